@@ -1,0 +1,63 @@
+# Recovery-support assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6.21 needs Python 3.8-3.10: prefer python3.10 on PATH, else pyenv's 3.10.
+PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SPACY_MODEL := models/spacy/en_blank/config.cfg
+export PYTHONHASHSEED := 0
+# Quieter TensorFlow and no telemetry from Rasa.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help install run shell train test lint eval-nlu eval-safety bench-safety clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/base.in requirements/constraints.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.10 not found (set PYTHON=/path/to/python3.10)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip==24.0"
+	$(BIN)/python -m pip install -q -r requirements/base.in -c requirements/constraints.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(SPACY_MODEL): $(STAMP) bot/nlp.py
+	$(BIN)/python -m bot.nlp build
+
+install: $(STAMP) $(SPACY_MODEL) ## Create .venv (Python 3.10), install pinned packages, build the blank spaCy pipeline
+
+train: install ## Train the model if config, domain or data changed since the last one
+	$(BIN)/python scripts/train_if_needed.py
+
+run: train ## Run the assistant (action server :5055, Rasa :5005, REST + socket.io + API) on SQLite
+	./scripts/run.sh
+
+shell: train ## Talk to the assistant in the terminal
+	@$(BIN)/rasa run actions --actions actions > /dev/null 2>&1 & pid=$$!; \
+	  trap "kill $$pid 2>/dev/null" EXIT; \
+	  $(BIN)/rasa shell --model models/assistant.tar.gz --endpoints endpoints.yml
+
+test: train ## Run the whole test suite (trains once if needed, then reuses the model)
+	$(BIN)/python -m pytest
+
+lint: install ## Lint Python with ruff and validate the Rasa data
+	$(BIN)/ruff check bot actions tests scripts
+	$(BIN)/rasa data validate --fail-on-warnings
+
+eval-nlu: train ## FAQ top-1 accuracy on the NLU hold-out set (tests/nlu/holdout.yml)
+	$(BIN)/python scripts/eval_nlu.py
+
+eval-safety: install ## Safety detector figures on the team corpus and the public sets
+	$(BIN)/python scripts/eval_safety.py
+
+bench-safety: install ## Safety detector time per message (p50/p95/p99)
+	$(BIN)/python scripts/bench_safety.py
+
+clean: ## Remove trained models and local data (keeps .venv)
+	rm -rf models var results

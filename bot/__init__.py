@@ -1,0 +1,1 @@
+"""Recovery-support assistant: our own Python package (components, safety, storage, CLI)."""

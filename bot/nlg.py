@@ -1,0 +1,54 @@
+"""Response generation that fills clinic details and crisis resources from configuration.
+
+Domain responses say ``{clinic_name}``, ``{clinic_phone}``, ``{crisis_lines}`` and so on
+instead of literal numbers, so the numbers live only in ``clinic.yml``. This runs inside
+the Rasa server (no action server needed), which is what lets the crisis fallback
+response reach a user even when the action server is down.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+
+from bot.settings import ClinicConfig, clinic_config
+
+
+def response_variables(config: Optional[ClinicConfig] = None) -> Dict[str, str]:
+    """The placeholders every response may use, computed from the clinic file."""
+    cfg = config or clinic_config()
+    lines = "\n".join(f"• {r.name}: {r.how}" for r in cfg.resources)
+    first = cfg.resources[0]
+    return {
+        "clinic_name": cfg.clinic.name,
+        "clinic_phone": cfg.clinic.phone,
+        "clinic_email": cfg.clinic.email,
+        "clinic_hours": cfg.clinic.hours_text(),
+        "emergency_number": cfg.emergency.tel or cfg.emergency.how,
+        "emergency_how": cfg.emergency.how,
+        "crisis_line": f"{first.name}: {first.how}",
+        "crisis_line_name": first.name,
+        "crisis_line_how": first.how,
+        "crisis_lines": lines,
+    }
+
+
+class ClinicNLG(TemplatedNaturalLanguageGenerator):
+    """Rasa's templated NLG plus the configuration placeholders above."""
+
+    def __init__(self, endpoint_config: Any = None, domain: Any = None) -> None:
+        """Signature Rasa uses for a custom NLG named in ``endpoints.yml``."""
+        super().__init__(domain.responses if domain is not None else {})
+
+    def generate_from_slots(
+        self,
+        utter_action: Text,
+        filled_slots: Dict[Text, Any],
+        output_channel: Text,
+        **kwargs: Any,
+    ) -> Optional[Dict[Text, Any]]:
+        """Fill slots as usual, plus the clinic and crisis placeholders."""
+        return super().generate_from_slots(
+            utter_action, filled_slots, output_channel, **{**response_variables(), **kwargs}
+        )

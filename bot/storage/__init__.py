@@ -1,0 +1,1 @@
+"""Storage: the tracker store configuration and, later, our own tables."""

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server on the embedded default (SQLite),
+# print what is where, and stop both cleanly on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv/bin
+RASA_PORT="${RASA_PORT:-5005}"
+ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+mkdir -p var/log
+
+# The HTTP API is token-protected. Use RASA_TOKEN if set; otherwise a random token is
+# made once and kept (readable only by this user) in var/rasa-token.
+if [ -z "${RASA_TOKEN:-}" ]; then
+  if [ ! -s var/rasa-token ]; then
+    (umask 077; "$VENV/python" -c 'import secrets; print(secrets.token_urlsafe(32))' > var/rasa-token)
+  fi
+  RASA_TOKEN="$(cat var/rasa-token)"
+fi
+export RASA_TOKEN
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping ..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "stopped."
+}
+trap cleanup INT TERM EXIT
+
+wait_for() {  # url, name, pid, seconds
+  local deadline=$((SECONDS + $4))
+  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    if ! kill -0 "$3" 2>/dev/null; then echo "$2 exited; see var/log/" >&2; exit 1; fi
+    if [ $SECONDS -ge $deadline ]; then echo "$2 did not start in $4 s; see var/log/" >&2; exit 1; fi
+    sleep 1
+  done
+}
+
+start=$SECONDS
+"$VENV/rasa" run actions --actions actions --port "$ACTIONS_PORT" > var/log/actions.log 2>&1 &
+pids+=($!)
+"$VENV/rasa" run --model models/assistant.tar.gz --port "$RASA_PORT" \
+  --enable-api --auth-token "$RASA_TOKEN" --cors "*" \
+  --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
+pids+=($!)
+
+wait_for "http://localhost:$ACTIONS_PORT/health" "action server" "${pids[0]}" 120
+wait_for "http://localhost:$RASA_PORT/" "Rasa server" "${pids[1]}" 300
+
+cat <<INFO
+
+Recovery-support assistant is running (ready in $((SECONDS - start)) s).
+  REST channel   POST http://localhost:$RASA_PORT/webhooks/rest/webhook  {"sender": "me", "message": "what is klonopin?"}
+  socket.io      http://localhost:$RASA_PORT/socket.io  (events user_uttered / bot_uttered)
+  HTTP API       http://localhost:$RASA_PORT/status?token=...  (token in \$RASA_TOKEN or var/rasa-token)
+  Action server  http://localhost:$ACTIONS_PORT/health
+  Tracker store  ${DATABASE_URL:-sqlite:///var/tracker.db}
+  Logs           var/log/rasa.log, var/log/actions.log
+Press Ctrl-C to stop.
+INFO
+
+# Exit (and clean up) as soon as either server dies.
+wait -n "${pids[@]}"
+echo "a server exited; see var/log/" >&2
+exit 1

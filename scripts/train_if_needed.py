@@ -1,0 +1,66 @@
+"""Train the Rasa model only when its inputs changed since the last training.
+
+Inputs: config.yml, domain.yml, everything under data/, and our own NLU components
+(bot/components, bot/safety). Their hash is stored beside the model, so `make run`
+and `make test` train once and then reuse the model for every later run and test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "assistant.tar.gz"
+STAMP = ROOT / "models" / "assistant.inputs-sha256"
+INPUT_GLOBS = [
+    "config.yml",
+    "domain.yml",
+    "data/**/*.yml",
+    "bot/components/**/*.py",
+    "bot/safety/**/*.py",
+    "bot/safety/**/*.yml",
+]
+
+
+def inputs_digest() -> str:
+    """SHA-256 over the training inputs' paths and contents, in a stable order."""
+    digest = hashlib.sha256()
+    files = sorted({p for g in INPUT_GLOBS for p in ROOT.glob(g) if p.is_file()})
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def main() -> int:
+    """Train if needed; print what happened and how long training took."""
+    digest = inputs_digest()
+    if MODEL.exists() and STAMP.exists() and STAMP.read_text().strip() == digest:
+        print(f"model up to date: {MODEL.relative_to(ROOT)}")
+        return 0
+    print("training inputs changed: training the model ...", flush=True)
+    start = time.monotonic()
+    cmd = [
+        str(Path(sys.executable).parent / "rasa"),
+        "train",
+        "--fixed-model-name",
+        "assistant",
+        "--out",
+        "models",
+        "--force",
+    ]
+    result = subprocess.run(cmd, cwd=ROOT)
+    if result.returncode != 0 or not MODEL.exists():
+        print("training failed", file=sys.stderr)
+        return result.returncode or 1
+    STAMP.write_text(digest + "\n")
+    print(f"trained {MODEL.relative_to(ROOT)} in {time.monotonic() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Shared fixtures: project paths, the trained model (trained once per run) and its agent."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "assistant.tar.gz"
+SHARED = ROOT.parent / "shared"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The trained model; trains it here only if `make train` has not (same inputs hash)."""
+    result = subprocess.run([str(BIN / "python"), "scripts/train_if_needed.py"], cwd=ROOT)
+    assert result.returncode == 0, "training failed"
+    assert MODEL.exists()
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def agent(model_path):
+    """A Rasa agent loaded once per session from the trained model (NLU + policies)."""
+    from bot.nlu_eval import load_agent
+
+    return load_agent(model_path)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
