@@ -6,7 +6,7 @@ The urgent path (a crisis handoff) is handled by the safety actions, not here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.settings import ClinicConfig, clinic_config
 
 
-def staff_contact_text(config: ClinicConfig, now: Optional[datetime] = None) -> str:
+def staff_contact_text(config: ClinicConfig, now: datetime | None = None) -> str:
     """The message telling a patient how to reach clinic staff, open or closed."""
     clinic = config.clinic
     status = (
@@ -35,7 +35,7 @@ def staff_contact_text(config: ClinicConfig, now: Optional[datetime] = None) -> 
 class ActionTalkToStaff(Action):
     """Give the clinic's contact details and hours from configuration."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """The action's name in the domain."""
         return "action_talk_to_staff"
 
@@ -43,8 +43,8 @@ class ActionTalkToStaff(Action):
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
         """Send the contact message; no events."""
         dispatcher.utter_message(text=staff_contact_text(clinic_config()))
         return []

@@ -8,14 +8,14 @@ response reach a user even when the action server is down.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
 from bot.settings import ClinicConfig, clinic_config
 
 
-def response_variables(config: Optional[ClinicConfig] = None) -> Dict[str, str]:
+def response_variables(config: ClinicConfig | None = None) -> Dict[str, str]:
     """The placeholders every response may use, computed from the clinic file."""
     cfg = config or clinic_config()
     lines = "\n".join(f"• {r.name}: {r.how}" for r in cfg.resources)
@@ -43,11 +43,11 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
 
     def generate_from_slots(
         self,
-        utter_action: Text,
-        filled_slots: Dict[Text, Any],
-        output_channel: Text,
+        utter_action: str,
+        filled_slots: Dict[str, Any],
+        output_channel: str,
         **kwargs: Any,
-    ) -> Optional[Dict[Text, Any]]:
+    ) -> Dict[str, Any] | None:
         """Fill slots as usual, plus the clinic and crisis placeholders."""
         return super().generate_from_slots(
             utter_action, filled_slots, output_channel, **{**response_variables(), **kwargs}

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -34,9 +33,9 @@ class Resource:
     id: str
     name: str
     how: str
-    tel: Optional[str] = None
-    sms: Optional[str] = None
-    sms_body: Optional[str] = None
+    tel: str | None = None
+    sms: str | None = None
+    sms_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,11 +48,9 @@ class Clinic:
     timezone: str
     hours: dict = field(default_factory=dict)  # day -> (open time, close time)
 
-    def is_open(self, now: Optional[datetime] = None) -> bool:
+    def is_open(self, now: datetime | None = None) -> bool:
         """Whether staff are on duty at ``now`` (default: the current time)."""
-        local = (now or datetime.now(ZoneInfo(self.timezone))).astimezone(
-            ZoneInfo(self.timezone)
-        )
+        local = (now or datetime.now(ZoneInfo(self.timezone))).astimezone(ZoneInfo(self.timezone))
         span = self.hours.get(DAYS[local.weekday()])
         return bool(span) and span[0] <= local.time() < span[1]
 

@@ -15,7 +15,9 @@ from bot.nlu_eval import HOLDOUT, run  # noqa: E402
 def main() -> int:
     """Evaluate, print the figures and misses, write results/nlu_holdout.json."""
     report = run(ROOT / "models" / "assistant.tar.gz", HOLDOUT)
-    print(f"FAQ top-1 accuracy: {report.faq_accuracy:.3f} ({report.faq_correct}/{report.faq_total})")
+    print(
+        f"FAQ top-1 accuracy: {report.faq_accuracy:.3f} ({report.faq_correct}/{report.faq_total})"
+    )
     print(
         f"other intents:      {report.other_accuracy:.3f} "
         f"({report.other_correct}/{report.other_total})"

@@ -1,7 +1,7 @@
 """Train the Rasa model only when its inputs changed since the last training.
 
 Inputs: config.yml, domain.yml, everything under data/, and our own NLU components
-(bot/components, bot/safety). Their hash is stored beside the model, so `make run`
+(bot/components). Their hash is stored beside the model, so `make run`
 and `make test` train once and then reuse the model for every later run and test.
 """
 
@@ -21,8 +21,6 @@ INPUT_GLOBS = [
     "domain.yml",
     "data/**/*.yml",
     "bot/components/**/*.py",
-    "bot/safety/**/*.py",
-    "bot/safety/**/*.yml",
 ]
 
 

@@ -1,0 +1,41 @@
+"""Responses get clinic details and crisis numbers from configuration, inside Rasa."""
+
+from __future__ import annotations
+
+import re
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.nlg import ClinicNLG, response_variables
+from tests.conftest import ROOT
+
+
+def _domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+async def test_greeting_names_the_clinic_and_the_crisis_line_from_clinic_yml():
+    domain = _domain()
+    nlg = ClinicNLG(endpoint_config=None, domain=domain)
+    tracker = DialogueStateTracker("p1", domain.slots)
+    message = await nlg.generate("utter_greet", tracker, "rest")
+    variables = response_variables()
+    assert variables["clinic_name"] in message["text"]
+    assert "988" in message["text"]
+    assert "{" not in message["text"]
+
+
+async def test_faq_answer_with_placeholders_is_filled():
+    domain = _domain()
+    nlg = ClinicNLG(endpoint_config=None, domain=domain)
+    tracker = DialogueStateTracker("p1", domain.slots)
+    message = await nlg.generate("utter_faq/withdrawal_seizures", tracker, "rest")
+    assert "call 911" in message["text"]
+    assert message["metadata"]["sources"]
+
+
+def test_every_placeholder_in_the_domain_is_known():
+    domain_text = (ROOT / "domain.yml").read_text()
+    used = set(re.findall(r"{([a-z_]+)}", domain_text))
+    assert used <= set(response_variables())

@@ -1,0 +1,65 @@
+"""The tracker store follows DATABASE_URL: SQLite by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.storage.tracker_store import ConfiguredSQLTrackerStore
+from tests.conftest import ROOT
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+async def _round_trip(store: ConfiguredSQLTrackerStore, domain: Domain) -> None:
+    sender = f"test-{uuid.uuid4()}"
+    tracker = DialogueStateTracker.from_events(
+        sender,
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("what is klonopin?", {"name": "faq", "confidence": 0.97}),
+            BotUttered("Klonopin is the brand name of clonazepam."),
+        ],
+        domain.slots,
+    )
+    await store.save(tracker)
+    again = await store.retrieve(sender)
+    assert again is not None
+    assert [e.as_dict()["event"] for e in again.events][-2:] == ["user", "bot"]
+    assert again.latest_message.text == "what is klonopin?"
+    assert sender in await store.keys()
+
+
+async def test_default_is_a_sqlite_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr("bot.settings.DEFAULT_SQLITE_PATH", tmp_path / "tracker.db")
+    domain = _domain()
+    store = ConfiguredSQLTrackerStore(domain=domain)
+    assert store.engine.url.drivername == "sqlite"
+    await _round_trip(store, domain)
+    assert (tmp_path / "tracker.db").stat().st_size > 0
+
+
+async def test_database_url_switches_to_postgresql_without_code_changes(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)
+    domain = _domain()
+    store = ConfiguredSQLTrackerStore(domain=domain)
+    assert store.engine.url.drivername.startswith("postgresql")
+    await _round_trip(store, domain)
+    store.engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///{tmp}/explicit.db"])
+async def test_explicit_url_in_endpoints_wins(tmp_path, monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)
+    store = ConfiguredSQLTrackerStore(domain=_domain(), host=url.format(tmp=tmp_path))
+    assert store.engine.url.drivername == "sqlite"
