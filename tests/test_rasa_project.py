@@ -59,3 +59,24 @@ def test_conversation_stories_pass_with_fail_on_prediction_errors(model_path, tm
     if failed.exists():
         text = failed.read_text()
         assert "- story:" not in text, text
+
+
+def _story_user_turns() -> list:
+    import yaml
+
+    stories = yaml.safe_load((ROOT / "tests" / "test_stories.yml").read_text())["stories"]
+    return [
+        (step["user"].strip(), step["intent"])
+        for story in stories
+        for step in story["steps"]
+        if "user" in step
+    ]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("text, intent", _story_user_turns())
+async def test_story_turns_select_the_expected_faq_answer(agent, text, intent):
+    """`rasa test` checks `utter_faq` but not which answer; this checks the answer too."""
+    from bot.nlu_eval import predicted_label
+
+    assert predicted_label(await agent.parse_message(text)) == intent
