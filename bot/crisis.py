@@ -1,0 +1,115 @@
+"""What the assistant says when the safety layer fires. Numbers come from clinic.yml.
+
+Wording follows the safe-messaging rules (shared CLINICAL.md): resources first and
+plainly, direct and warm, no method details, help works, the person is not left alone.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, List, Optional
+
+from bot.settings import ClinicConfig, clinic_config
+
+VARIANTS = ("emergency", "withdrawal", "third_party", "ideation", "concern")
+
+
+def variant_for(level: str, categories: List[str]) -> str:
+    """Which crisis wording fits: emergency, withdrawal, third_party, ideation or concern."""
+    cats = set(categories)
+    if "third_party" in cats:
+        return "third_party"
+    if level == "emergency":
+        return "emergency"
+    if cats & {"severe_withdrawal", "overdose", "dangerous_mixing"}:
+        return "withdrawal"
+    if level == "crisis":
+        return "ideation"
+    return "concern"
+
+
+def resource_lines(cfg: ClinicConfig, substance_use: bool = False) -> List[str]:
+    """One line per crisis resource; the substance-use line only where it fits."""
+    lines = []
+    for r in cfg.resources:
+        if r.id == "samhsa" and not substance_use:
+            continue
+        lines.append(f"• {r.name}: {r.how}")
+    return lines
+
+
+def crisis_message(variant: str, cfg: Optional[ClinicConfig] = None) -> str:
+    """The crisis response for one variant (see :data:`VARIANTS`)."""
+    cfg = cfg or clinic_config()
+    emergency = cfg.emergency.how[0].upper() + cfg.emergency.how[1:]
+    if variant == "emergency":
+        head = (
+            f"{emergency} now. This is an emergency and you deserve help right away. "
+            "If you can, tell someone near you. Please don't take anything more."
+        )
+        return "\n".join([head, "When you are safe, or while you wait:", *resource_lines(cfg)])
+    if variant == "withdrawal":
+        head = (
+            "What you describe can be a serious withdrawal or overdose reaction. "
+            "Please don't take extra clonazepam, and don't mix it with alcohol, opioids or "
+            f"other sedatives. {emergency} now for a seizure, confusion, hallucinations, "
+            "trouble breathing or if someone can't be woken. Contact your prescriber today."
+        )
+        return "\n".join([head, *resource_lines(cfg, substance_use=True)])
+    if variant == "third_party":
+        head = (
+            "Thank you for looking out for them. If they are in immediate danger, "
+            f"{cfg.emergency.how} now and stay with them if it is safe. "
+            "The lines below also support people worried about someone else:"
+        )
+        return "\n".join([head, *resource_lines(cfg, substance_use=True)])
+    if variant == "ideation":
+        head = "You deserve support right now. Please reach out now, day or night:"
+        tail = (
+            f"If you are in immediate danger, {cfg.emergency.how}. I'm really glad you told me, "
+            "and I'm sorry you're hurting this much. Help does work."
+        )
+        return "\n".join([head, *resource_lines(cfg), tail])
+    # concern: the short safety line after an ordinary answer
+    first = cfg.resources[0]
+    return (
+        f"If you ever feel unsafe or have thoughts of harming yourself, the {first.name} "
+        f"is there: {first.how}. In an emergency, {cfg.emergency.how}."
+    )
+
+
+def next_steps_message(
+    is_open: bool, cfg: Optional[ClinicConfig] = None, urgent: bool = False
+) -> str:
+    """What happens next after a handoff, depending on clinic hours."""
+    cfg = cfg or clinic_config()
+    clinic = cfg.clinic
+    if is_open:
+        when = "right away" if urgent else "as soon as they can"
+        return (
+            f"I've alerted the {clinic.name} team and someone will join this conversation "
+            f"{when}. I'm staying here with you until they do. You can keep writing to me."
+        )
+    return (
+        f"I've alerted the {clinic.name} team. The clinic is closed right now "
+        f"(hours: {clinic.hours_text()}), so staff will follow up when it reopens. "
+        "Please don't wait for us: use the lines above now, any time, day or night. "
+        "I'm still here and you can keep writing to me."
+    )
+
+
+def screener_result_level(answers: dict) -> str:
+    """C-SSRS screener triage: yes to 4, 5 or 6 is emergency; yes to 2 is crisis.
+
+    ``answers`` maps question numbers (1-6) to True/False/None. A yes to 1 alone, or all
+    no, stays at concern: a denial does not end the safety pathway by itself.
+    """
+    if any(answers.get(q) for q in (4, 5, 6)):
+        return "emergency"
+    if answers.get(2):
+        return "crisis"
+    return "concern"
+
+
+def categories_text(categories: Iterable[str]) -> str:
+    """Categories as a short comma-separated phrase for staff."""
+    return ", ".join(sorted(set(categories))) or "unspecified"

@@ -1,0 +1,91 @@
+"""Staff handoffs: record them, escalate them, list them. No Rasa imports.
+
+One conversation has at most one handoff that is not resolved: a new alarm in the same
+conversation raises that handoff's level (never lowers it) and adds its evidence, so
+staff see one queue entry per person, not one per message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Iterable, List, Tuple
+
+from bot.storage.db import session_scope
+from bot.storage.models import Handoff, utcnow
+
+LEVEL_ORDER = {"none": 0, "concern": 1, "crisis": 2, "emergency": 3}
+MAX_TRIGGER_CHARS = 4000
+
+
+def redact(conversation_id: str) -> str:
+    """A stable, non-reversible stand-in for a conversation id in logs.
+
+    SMS conversation ids are phone numbers; they are shown to staff, never logged.
+    """
+    return "conv-" + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:12]
+
+
+def record_handoff(
+    conversation_id: str,
+    level: str,
+    categories: Iterable[str],
+    evidence: Iterable[dict],
+    trigger_text: str,
+    channel: str = "unknown",
+    url: str | None = None,
+) -> Tuple[dict, bool]:
+    """Open a handoff, or escalate the conversation's unresolved one.
+
+    Returns the handoff as a dict and whether it was newly created.
+    """
+    if level not in LEVEL_ORDER or level == "none":
+        raise ValueError(f"a handoff needs a level of concern or above, not {level!r}")
+    if not conversation_id:
+        raise ValueError("a handoff needs a conversation id")
+    categories = sorted(set(categories))
+    evidence = list(evidence)
+    trigger_text = (trigger_text or "")[:MAX_TRIGGER_CHARS]
+    with session_scope(url) as session:
+        existing = (
+            session.query(Handoff)
+            .filter(Handoff.conversation_id == conversation_id, Handoff.status != "resolved")
+            .order_by(Handoff.id.desc())
+            .with_for_update()
+            .first()
+        )
+        now = utcnow()
+        if existing is not None:
+            if LEVEL_ORDER[level] > LEVEL_ORDER[existing.level]:
+                existing.level = level
+                existing.trigger_text = trigger_text
+            existing.categories_json = json.dumps(
+                sorted(set(existing.categories) | set(categories))
+            )
+            existing.evidence_json = json.dumps((existing.evidence + evidence)[-50:])
+            existing.updated_at = now
+            return existing.to_dict(), False
+        handoff = Handoff(
+            conversation_id=conversation_id,
+            channel=channel or "unknown",
+            level=level,
+            categories_json=json.dumps(categories),
+            evidence_json=json.dumps(evidence),
+            trigger_text=trigger_text,
+            status="open",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(handoff)
+        session.flush()
+        return handoff.to_dict(), True
+
+
+def list_handoffs(status: str | None = None, url: str | None = None) -> List[dict]:
+    """Handoffs, most urgent first (emergency, crisis, concern), then oldest first."""
+    with session_scope(url) as session:
+        query = session.query(Handoff)
+        if status:
+            query = query.filter(Handoff.status == status)
+        rows = [h.to_dict() for h in query.all()]
+    return sorted(rows, key=lambda h: (-LEVEL_ORDER[h["level"]], h["created_at"], h["id"]))

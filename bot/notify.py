@@ -1,0 +1,105 @@
+"""Tell on-call staff about a handoff. Pluggable: log + database by default, webhook optional.
+
+``HANDOFF_WEBHOOK_URL`` adds a notifier that POSTs the handoff as JSON. Every attempt is
+recorded in the ``notifications`` table, so a failed alert is visible, never silent.
+Conversation ids are redacted in logs (SMS ids are phone numbers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from typing import List, Protocol
+
+from bot.handoff import redact
+from bot.storage.db import session_scope
+from bot.storage.models import Notification
+
+logger = logging.getLogger("bot.notify")
+
+
+class Notifier(Protocol):
+    """Something that alerts staff about a handoff and says whether it worked."""
+
+    name: str
+
+    def notify(self, handoff: dict) -> tuple:
+        """Send the alert; return (ok, detail)."""
+
+
+class LogNotifier:
+    """The embedded default: a warning in the log (the queue itself is the database)."""
+
+    name = "log"
+
+    def notify(self, handoff: dict) -> tuple:
+        """Log the handoff without contact details."""
+        logger.warning(
+            "HANDOFF %s level=%s categories=%s conversation=%s channel=%s",
+            handoff["id"],
+            handoff["level"],
+            ",".join(handoff["categories"]),
+            redact(handoff["conversation_id"]),
+            handoff["channel"],
+        )
+        return True, "logged"
+
+
+class WebhookNotifier:
+    """POST the handoff as JSON to a configured URL (a pager, a chat room bridge...)."""
+
+    name = "webhook"
+
+    def __init__(self, url: str, timeout: float = 5.0) -> None:
+        """``url``: where to POST; ``timeout``: seconds before giving up."""
+        self.url = url
+        self.timeout = timeout
+
+    def notify(self, handoff: dict) -> tuple:
+        """POST and report the HTTP outcome."""
+        body = json.dumps({"event": "handoff", "handoff": handoff}).encode()
+        request = urllib.request.Request(
+            self.url, body, {"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                ok = 200 <= response.status < 300
+                return ok, f"HTTP {response.status}"
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+
+
+def notifiers_from_env() -> List[Notifier]:
+    """The log notifier always; the webhook one when HANDOFF_WEBHOOK_URL is set."""
+    chosen: List[Notifier] = [LogNotifier()]
+    url = os.environ.get("HANDOFF_WEBHOOK_URL", "").strip()
+    if url:
+        chosen.append(WebhookNotifier(url))
+    return chosen
+
+
+def notify_all(
+    handoff: dict, notifiers: List[Notifier] | None = None, url: str | None = None
+) -> List[dict]:
+    """Run every notifier, record each outcome; one failing never stops the others."""
+    outcomes = []
+    for notifier in notifiers if notifiers is not None else notifiers_from_env():
+        try:
+            ok, detail = notifier.notify(handoff)
+        except Exception as exc:  # a broken notifier must not break the crisis path
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        if not ok:
+            logger.error(
+                "notifier %s failed for handoff %s: %s", notifier.name, handoff["id"], detail
+            )
+        outcomes.append({"notifier": notifier.name, "ok": ok, "detail": detail})
+    try:
+        with session_scope(url) as session:
+            for o in outcomes:
+                session.add(Notification(handoff_id=handoff["id"], **o))
+    except Exception:
+        logger.exception("could not record notifications for handoff %s", handoff["id"])
+    return outcomes
