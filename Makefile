@@ -48,6 +48,7 @@ test: train ## Run the whole test suite (trains once if needed, then reuses the 
 
 lint: install ## Lint Python with ruff and validate the Rasa data
 	$(BIN)/ruff check bot actions tests scripts
+	$(BIN)/ruff format --check bot actions tests scripts
 	$(BIN)/rasa data validate --fail-on-warnings
 
 eval-nlu: train ## FAQ top-1 accuracy on the NLU hold-out set (tests/nlu/holdout.yml)

@@ -1,22 +1,52 @@
-"""Shared helpers for the safety actions: reading the assessment the SafetyScreen stored."""
+"""Shared helpers for the safety actions: the assessment of the message and the conversation."""
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
+
+from bot.crisis import variant_for
 
 LEVEL_ORDER = {"none": 0, "concern": 1, "crisis": 2, "emergency": 3}
 
 
+def user_texts(tracker: Tracker) -> List[str]:
+    """The conversation's user messages, in order."""
+    return [
+        e.get("text") or ""
+        for e in tracker.events
+        if e.get("event") == "user" and isinstance(e.get("text"), str)
+    ]
+
+
 def latest_assessment(tracker: Tracker) -> Dict[str, Any]:
-    """The safety assessment of the latest user message (level, categories, evidence)."""
+    """What the safety layer knows now: the latest message, raised by the conversation.
+
+    The SafetyScreen stored the message's own assessment; the conversation (weak signals
+    across turns, "tonight" after earlier ideation...) can only raise the level, and
+    when it does, the reasons are added to the evidence so staff can see why.
+    """
+    from bot.safety import assess_conversation
+
     safety = (tracker.latest_message or {}).get("safety") or {}
+    level = safety.get("level", "none")
+    categories = list(safety.get("categories") or [])
+    evidence = list(safety.get("evidence") or [])
+    risk = assess_conversation(user_texts(tracker))
+    if LEVEL_ORDER[risk.level.value] > LEVEL_ORDER.get(level, 0):
+        level = risk.level.value
+        categories += [c for c in risk.categories if c not in categories]
+        evidence += [
+            {"pattern": "conversation", "category": "conversation", "level": level, "text": r}
+            for r in risk.reasons
+        ]
+    variant = safety.get("variant") if level == safety.get("level") else None
     return {
-        "level": safety.get("level", "none"),
-        "categories": list(safety.get("categories") or []),
-        "evidence": list(safety.get("evidence") or []),
-        "variant": safety.get("variant"),
+        "level": level,
+        "categories": categories,
+        "evidence": evidence,
+        "variant": variant or variant_for(level, categories),
     }
 
 

@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.handoff import open_handoff
 from actions.safety_base import higher_level
-from bot.crisis import crisis_message, next_steps_message, screener_result_level
+from bot.crisis import CSSRS_QUESTIONS, crisis_message, next_steps_message, screener_result_level
 from bot.settings import clinic_config
 
 QUESTIONS = [f"cssrs_q{i}" for i in range(1, 7)]
@@ -27,6 +27,65 @@ def required_questions(answers: Dict[str, Any]) -> List[str]:
     if answers.get("cssrs_q2") is True:
         return QUESTIONS
     return ["cssrs_q1", "cssrs_q2", "cssrs_q6"]
+
+
+class AskCssrsQuestion(Action):
+    """Ask one screener question with Yes/No buttons (one subclass per question)."""
+
+    number = 0
+
+    def name(self) -> Text:
+        """``action_ask_cssrs_q<N>``: the name the form looks for."""
+        return f"action_ask_cssrs_q{self.number}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        """Send the question."""
+        dispatcher.utter_message(
+            text=CSSRS_QUESTIONS[self.number],
+            buttons=[
+                {"title": "Yes", "payload": "/affirm"},
+                {"title": "No", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+class AskCssrsQ1(AskCssrsQuestion):
+    """Question 1: wish to be dead."""
+
+    number = 1
+
+
+class AskCssrsQ2(AskCssrsQuestion):
+    """Question 2: thoughts of killing oneself."""
+
+    number = 2
+
+
+class AskCssrsQ3(AskCssrsQuestion):
+    """Question 3: thinking about how."""
+
+    number = 3
+
+
+class AskCssrsQ4(AskCssrsQuestion):
+    """Question 4: intention to act."""
+
+    number = 4
+
+
+class AskCssrsQ5(AskCssrsQuestion):
+    """Question 5: a plan and intent to carry it out."""
+
+    number = 5
+
+
+class AskCssrsQ6(AskCssrsQuestion):
+    """Question 6: preparation or behaviour, and whether within 3 months."""
+
+    number = 6
 
 
 class ValidateCssrsForm(FormValidationAction):

@@ -97,6 +97,21 @@ def next_steps_message(
     )
 
 
+# The C-SSRS screen questions in plain language, in order (see shared CLINICAL.md).
+CSSRS_QUESTIONS = {
+    1: "In the past month, have you wished you were dead, or wished you could go to sleep "
+    "and not wake up?",
+    2: "In the past month, have you had any actual thoughts of killing yourself?",
+    3: "Have you been thinking about how you might do this?",
+    4: "Have you had these thoughts and had some intention of acting on them?",
+    5: "Have you started to work out, or worked out, the details of how to end your life? "
+    "Do you intend to carry out this plan?",
+    6: "Have you ever done anything, started to do anything, or prepared to do anything to "
+    "end your life (for example collected pills, wrote a note, gave things away)? "
+    "If so, was it in the past 3 months?",
+}
+
+
 def screener_result_level(answers: dict) -> str:
     """C-SSRS screener triage: yes to 4, 5 or 6 is emergency; yes to 2 is crisis.
 

@@ -28,7 +28,8 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "stopped."
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM  # Ctrl-C is the normal way to stop: not an error
+trap cleanup EXIT
 
 wait_for() {  # url, name, pid, seconds
   local deadline=$((SECONDS + $4))
@@ -40,6 +41,8 @@ wait_for() {  # url, name, pid, seconds
 }
 
 start=$SECONDS
+# Our own tables (handoffs, notifications) are migrated with Alembic before anything starts.
+"$VENV/python" -m bot db upgrade
 "$VENV/rasa" run actions --actions actions --port "$ACTIONS_PORT" > var/log/actions.log 2>&1 &
 pids+=($!)
 "$VENV/rasa" run --model models/assistant.tar.gz --port "$RASA_PORT" \

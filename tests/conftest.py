@@ -42,3 +42,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack(model_path, tmp_path_factory):
+    """Action server + Rasa server (REST, socket.io, token-protected API) on SQLite."""
+    from tests.servers import running_stack
+
+    with running_stack(model_path, tmp_path_factory.mktemp("stack")) as running:
+        print(f"servers started and first answer in {running.started_in:.1f} s")
+        yield running

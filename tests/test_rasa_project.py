@@ -15,6 +15,27 @@ from tests.conftest import BIN, ROOT
 KNOWN_RASA_WARNING = (
     "The following duplicated intents have been found across multiple domain files: faq"
 )
+# Responses only the SafetyPolicy utters (the crisis fallbacks when an action fails, and
+# support while in crisis): no story can show them without contradicting the safety
+# rules, which is exactly the situation they exist for. tests/test_safety_dialogue.py
+# proves each one is uttered.
+POLICY_ONLY_RESPONSES = ("utter_crisis_fallback", "utter_handoff_fallback", "utter_still_here")
+# Intents only the SafetyScreen component sets, from the deterministic detector. They have
+# no training examples on purpose: trained, the classifier escalated 42 of 179 ordinary
+# messages of the team corpus (see data/nlu/safety.yml).
+COMPONENT_ONLY_INTENTS = ("safety_concern", "safety_crisis", "safety_emergency")
+
+
+def _allowed(line: str) -> bool:
+    if KNOWN_RASA_WARNING in line:
+        return True
+    return any(
+        f"The utterance '{name}' is not used in any story or rule" in line
+        for name in POLICY_ONLY_RESPONSES
+    ) or any(
+        f"The intent '{name}' is listed in the domain file, but is not found in the NLU" in line
+        for name in COMPONENT_ONLY_INTENTS
+    )
 
 
 def test_rasa_data_validate_passes_without_warnings():
@@ -29,7 +50,7 @@ def test_rasa_data_validate_passes_without_warnings():
     warnings = [
         line
         for line in output.splitlines()
-        if re.search(r"UserWarning|WARNING", line) and KNOWN_RASA_WARNING not in line
+        if re.search(r"UserWarning|WARNING", line) and not _allowed(line)
     ]
     assert not warnings, "\n".join(warnings)
 
