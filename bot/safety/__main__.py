@@ -11,10 +11,15 @@ blank lines are skipped. The exit status is 0.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Iterable, List, Optional, TextIO
 
-from bot.safety.detector import assess
+# spaCy's thinc imports TensorFlow when it is installed (Rasa brings it); keep its start-up
+# chatter off the terminal of people and scripts using this command.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from bot.safety.detector import assess  # noqa: E402
 
 
 def _emit(messages: Iterable[str], out: TextIO) -> int:
