@@ -157,3 +157,32 @@ def test_crisis_resources_reach_the_user_with_the_action_server_down(
     assert cfg.resources[0].how in text
     assert expected in text
     assert cfg.clinic.phone in text, "and how to reach staff, since the handoff failed"
+
+
+async def test_crisis_over_the_socketio_channel_gets_resources_and_a_handoff(stack):
+    """The web widget's channel goes through the same screen, rules and actions."""
+    import asyncio
+
+    import socketio
+
+    received: list = []
+    client = socketio.AsyncClient(reconnection=False)
+    client.on("bot_uttered", lambda data: received.append(data))
+    session = _sender()
+    await client.connect(stack.base, transports=["websocket"], socketio_path="/socket.io")
+    try:
+        await client.emit("session_request", {"session_id": session})
+        await asyncio.sleep(0.5)
+        await client.emit(
+            "user_uttered", {"message": "i want to kill myself", "session_id": session}
+        )
+        for _ in range(100):
+            if len(received) >= 2:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await client.disconnect()
+    texts = [m.get("text", "") for m in received]
+    assert texts and "988" in texts[0]
+    [(level, _status, _cats, _evidence, channel)] = _handoffs(stack, session)
+    assert (level, channel) == ("crisis", "socketio")
