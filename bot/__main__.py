@@ -30,6 +30,27 @@ def _handoffs_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff_add_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.staff.accounts import AccountError, add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("passwords differ; nothing created", file=sys.stderr)
+            return 2
+    try:
+        user = add_user(args.username, password, args.name or args.username, args.role)
+    except AccountError as exc:
+        print(f"not created: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {user['role']} account {user['username']!r} (id {user['id']})")
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.settings import database_url
     from bot.storage.db import upgrade
@@ -52,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.add_argument("--status", choices=["open", "claimed", "resolved"])
     listing.set_defaults(func=_handoffs_list)
+
+    staff = sub.add_parser("staff", help="staff console accounts").add_subparsers(
+        dest="action", required=True
+    )
+    add = staff.add_parser("add-user", help="create a console account")
+    add.add_argument("username")
+    add.add_argument("--name", help="display name shown with staff replies")
+    add.add_argument("--role", choices=["staff", "admin"], default="staff")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.set_defaults(func=_staff_add_user)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)

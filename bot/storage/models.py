@@ -94,3 +94,38 @@ class Notification(Base):
     ok = sa.Column(sa.Boolean, nullable=False)
     detail = sa.Column(sa.Text, nullable=False, default="")
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+STAFF_ROLES = ("staff", "admin")
+
+
+class StaffUser(Base):
+    """A clinic staff account for the console. Passwords are stored as argon2id hashes."""
+
+    __tablename__ = "staff_users"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    username = sa.Column(sa.String(64), nullable=False, unique=True)
+    display_name = sa.Column(sa.String(255), nullable=False)
+    role = sa.Column(sa.String(16), nullable=False, default="staff")
+    password_hash = sa.Column(sa.String(255), nullable=False)
+    disabled = sa.Column(sa.Boolean, nullable=False, default=False)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint(f"role IN {STAFF_ROLES}", name="ck_staff_users_role"),)
+
+
+class AuditEntry(Base):
+    """Who did what, when: every transcript view, export, reply, claim and resolve.
+
+    Append-only: the code offers no way to change or delete an entry.
+    """
+
+    __tablename__ = "audit_log"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    actor = sa.Column(sa.String(64), nullable=False, index=True)
+    action = sa.Column(sa.String(64), nullable=False)
+    target = sa.Column(sa.String(255), nullable=False, default="")
+    detail = sa.Column(sa.Text, nullable=False, default="")
