@@ -52,40 +52,12 @@ class AskCssrsQuestion(Action):
         return []
 
 
-class AskCssrsQ1(AskCssrsQuestion):
-    """Question 1: wish to be dead."""
-
-    number = 1
-
-
-class AskCssrsQ2(AskCssrsQuestion):
-    """Question 2: thoughts of killing oneself."""
-
-    number = 2
-
-
-class AskCssrsQ3(AskCssrsQuestion):
-    """Question 3: thinking about how."""
-
-    number = 3
-
-
-class AskCssrsQ4(AskCssrsQuestion):
-    """Question 4: intention to act."""
-
-    number = 4
-
-
-class AskCssrsQ5(AskCssrsQuestion):
-    """Question 5: a plan and intent to carry it out."""
-
-    number = 5
-
-
-class AskCssrsQ6(AskCssrsQuestion):
-    """Question 6: preparation or behaviour, and whether within 3 months."""
-
-    number = 6
+# One action per question, named as the form looks for them (action_ask_cssrs_q1 ... q6);
+# rasa_sdk registers every Action subclass, these included.
+ASK_ACTIONS = [
+    type(f"AskCssrsQ{n}", (AskCssrsQuestion,), {"number": n, "__doc__": f"C-SSRS question {n}."})
+    for n in CSSRS_QUESTIONS
+]
 
 
 class ValidateCssrsForm(FormValidationAction):

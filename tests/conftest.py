@@ -37,6 +37,14 @@ def agent(model_path):
     return load_agent(model_path)
 
 
+@pytest.fixture
+def db_url(tmp_path, monkeypatch):
+    """A fresh SQLite database for our tables, also the default for code reading DATABASE_URL."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as s:

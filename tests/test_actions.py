@@ -44,3 +44,13 @@ def test_staff_contact_says_whether_the_clinic_is_open():
     assert "available now" in staff_contact_text(cfg, datetime(2026, 11, 23, 10, tzinfo=tz))
     closed = staff_contact_text(cfg, datetime(2026, 11, 22, 10, tzinfo=tz))
     assert "closed right now" in closed
+
+
+def test_every_custom_action_in_the_domain_is_served_by_the_action_server():
+    from rasa_sdk.executor import ActionExecutor
+
+    domain = yaml.safe_load((settings.PROJECT_ROOT / "domain.yml").read_text())
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    custom = {a for a in domain["actions"] if not a.startswith("utter_")}
+    assert custom <= set(executor.actions)

@@ -21,14 +21,6 @@ from tests.conftest import ROOT
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture
-def db_url(tmp_path, monkeypatch):
-    """A fresh SQLite database, also the default for code that reads DATABASE_URL."""
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
-
-
 def test_migrations_create_our_tables(db_url):
     tables = set(sa.inspect(get_engine(db_url)).get_table_names())
     assert {"handoffs", "notifications", "alembic_version"} <= tables

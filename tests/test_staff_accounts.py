@@ -16,13 +16,6 @@ from tests.conftest import ROOT
 GOOD = "correct horse battery"
 
 
-@pytest.fixture
-def db_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
-
-
 def test_password_is_stored_as_an_argon2id_hash_and_verified(db_url):
     user = add_user("nurse.kim", GOOD, "Kim (RN)", "staff")
     assert user["role"] == "staff"
