@@ -45,6 +45,38 @@ def db_url(tmp_path, monkeypatch):
     return url
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database on the local server (127.0.0.1:5432), dropped after.
+
+    The server's `test` database outlives runs and branches (its schema may be newer
+    than this checkout's migrations), so each run gets its own database.
+    """
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin_url = os.environ.get(
+        "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    name = f"rasa_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        from bot.storage import db
+
+        engine = db._engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as s:

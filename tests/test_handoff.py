@@ -18,8 +18,6 @@ from bot.notify import LogNotifier, WebhookNotifier, notify_all
 from bot.storage.db import get_engine
 from tests.conftest import ROOT
 
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
 
 def test_migrations_create_our_tables(db_url):
     tables = set(sa.inspect(get_engine(db_url)).get_table_names())
@@ -68,11 +66,13 @@ def test_huge_trigger_text_is_truncated_not_refused(db_url):
     assert 0 < len(handoff["trigger_text"]) <= 4000
 
 
-def test_handoffs_work_on_postgresql():
+def test_handoffs_work_on_postgresql(postgres_url):
     conv = f"pg-{uuid.uuid4()}"
-    handoff, created = record_handoff(conv, "crisis", ["self_harm"], [], "t", url=POSTGRES_URL)
+    handoff, created = record_handoff(conv, "crisis", ["self_harm"], [], "t", url=postgres_url)
     assert created
-    assert any(h["id"] == handoff["id"] for h in list_handoffs(url=POSTGRES_URL))
+    again, created = record_handoff(conv, "emergency", ["overdose"], [], "t", url=postgres_url)
+    assert not created and again["level"] == "emergency"
+    assert [h["id"] for h in list_handoffs(url=postgres_url)] == [handoff["id"]]
 
 
 class _Hook(BaseHTTPRequestHandler):

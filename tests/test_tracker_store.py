@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -12,8 +11,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.storage.tracker_store import ConfiguredSQLTrackerStore
 from tests.conftest import ROOT
-
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _domain() -> Domain:
@@ -49,8 +46,8 @@ async def test_default_is_a_sqlite_file(monkeypatch, tmp_path):
     assert (tmp_path / "tracker.db").stat().st_size > 0
 
 
-async def test_database_url_switches_to_postgresql_without_code_changes(monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)
+async def test_database_url_switches_to_postgresql_without_code_changes(monkeypatch, postgres_url):
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
     domain = _domain()
     store = ConfiguredSQLTrackerStore(domain=domain)
     assert store.engine.url.drivername.startswith("postgresql")
@@ -59,7 +56,7 @@ async def test_database_url_switches_to_postgresql_without_code_changes(monkeypa
 
 
 @pytest.mark.parametrize("url", ["sqlite:///{tmp}/explicit.db"])
-async def test_explicit_url_in_endpoints_wins(tmp_path, monkeypatch, url):
-    monkeypatch.setenv("DATABASE_URL", POSTGRES_URL)
+async def test_explicit_url_in_endpoints_wins(tmp_path, monkeypatch, url, postgres_url):
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
     store = ConfiguredSQLTrackerStore(domain=_domain(), host=url.format(tmp=tmp_path))
     assert store.engine.url.drivername == "sqlite"
