@@ -90,8 +90,8 @@ def next_steps_message(
             f"{when}. I'm staying here with you until they do. You can keep writing to me."
         )
     return (
-        f"I've alerted the {clinic.name} team. The clinic is closed right now "
-        f"(hours: {clinic.hours_text()}), so staff will follow up when it reopens. "
+        f"I've alerted the {clinic.name} team. The clinic is closed right now, so staff will "
+        f"follow up when it reopens (hours: {clinic.hours_text()}). "
         "Please don't wait for us: use the lines above now, any time, day or night. "
         "I'm still here and you can keep writing to me."
     )

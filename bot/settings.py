@@ -60,7 +60,7 @@ class Clinic:
             f"{day.capitalize()} {o.strftime('%H:%M')}-{c.strftime('%H:%M')}"
             for day, (o, c) in self.hours.items()
         ]
-        return ", ".join(parts) + f" ({self.timezone.split('/')[-1].replace('_', ' ')} time)"
+        return ", ".join(parts) + f", {self.timezone.split('/')[-1].replace('_', ' ')} time"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "stopped."
 }
-trap 'cleanup; exit 0' INT TERM  # Ctrl-C is the normal way to stop: not an error
+trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 
 wait_for() {  # url, name, pid, seconds
@@ -65,7 +65,13 @@ Recovery-support assistant is running (ready in $((SECONDS - start)) s).
 Press Ctrl-C to stop.
 INFO
 
-# Exit (and clean up) as soon as either server dies.
+# Exit (and clean up) as soon as either server stops. Ctrl-C reaches the servers too, and
+# they stop with 0 or 130: that is the normal way to stop, not an error.
+set +e
 wait -n "${pids[@]}"
-echo "a server exited; see var/log/" >&2
-exit 1
+status=$?
+set -e
+case $status in
+  0|130|143) exit 0 ;;
+  *) echo "a server exited with status $status; see var/log/" >&2; exit 1 ;;
+esac
