@@ -122,4 +122,4 @@ def test_holdout_covers_every_faq_topic_with_at_least_100_questions():
 
 def test_source_files_exist():
     for _label, filename in SOURCES.values():
-        assert (SEEDS / filename).exists() or not SEEDS.exists()
+        assert (SEEDS / filename).exists()
