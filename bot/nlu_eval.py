@@ -79,7 +79,13 @@ async def evaluate(agent: Any, examples: Iterable[Tuple[str, str]]) -> Report:
 
 def load_agent(model_path: Path) -> Any:
     """Load the trained model's NLU for parsing (no action server needed)."""
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    # Used as a library, Rasa's structured logger prints every parse at debug level.
+    configure_structlog(logging.WARNING)
 
     return Agent.load(str(model_path))
 
