@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import open_handoff
 from actions.safety_base import higher_level, latest_assessment
-from bot.crisis import crisis_message
+from bot.crisis import about_writer, crisis_message
 from bot.handoff import redact
 
 logger = logging.getLogger(__name__)
@@ -19,12 +19,6 @@ SCREENER_INTRO = (
     "I'd like to check in with you. May I ask you a few short yes-or-no questions about "
     "how you've been feeling? Asking doesn't make things worse, and you can stop any time."
 )
-
-
-def is_about_user(categories: List[str]) -> bool:
-    """A signal about the person writing, not someone else or a general question."""
-    cats = set(categories)
-    return bool(cats) and not cats & {"third_party", "informational"}
 
 
 class ActionSafetyFollowup(Action):
@@ -40,7 +34,8 @@ class ActionSafetyFollowup(Action):
         """See the class docstring; the SafetyPolicy starts the form when screener_due is set."""
         a = latest_assessment(tracker)
         categories = a["categories"] or ["weak_signals"]
-        about_user = is_about_user(categories) or not a["categories"]
+        # No categories: weak signals across turns, which are about the writer.
+        about_user = about_writer(a["categories"])
         if "third_party" in categories:
             dispatcher.utter_message(text=crisis_message("third_party"))
         else:

@@ -31,10 +31,10 @@ def open_handoff(tracker: Tracker, level: str, categories: list, evidence: list)
         trigger_text=(tracker.latest_message or {}).get("text") or "",
         channel=channel_of(tracker),
     )
-    escalated = not created and handoff["level"] == level and level != "concern"
     if created and level == "concern":
         logger.info("handoff %s flagged for review (%s)", handoff["id"], redact(tracker.sender_id))
-    elif created or escalated:
+    elif created or handoff["escalated"]:
+        # A repeat at the same level is added to the handoff's evidence, not re-paged.
         notify_all(handoff)
     return handoff
 

@@ -6,9 +6,7 @@ from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
 
-from bot.crisis import variant_for
-
-LEVEL_ORDER = {"none": 0, "concern": 1, "crisis": 2, "emergency": 3}
+from bot.crisis import LEVEL_ORDER, variant_for
 
 
 def user_texts(tracker: Tracker) -> List[str]:

@@ -11,6 +11,14 @@ from typing import Iterable, List, Optional
 from bot.settings import ClinicConfig, clinic_config
 
 VARIANTS = ("emergency", "withdrawal", "third_party", "ideation", "concern")
+LEVEL_ORDER = {"none": 0, "concern": 1, "crisis": 2, "emergency": 3}
+# A signal in these categories is about someone else or a general question.
+NOT_ABOUT_WRITER = frozenset({"third_party", "informational"})
+
+
+def about_writer(categories) -> bool:
+    """Whether a signal is about the person writing (no third-party/informational category)."""
+    return not set(categories) & NOT_ABOUT_WRITER
 
 
 def variant_for(level: str, categories: List[str]) -> str:

@@ -11,10 +11,10 @@ import hashlib
 import json
 from typing import Iterable, List, Tuple
 
+from bot.crisis import LEVEL_ORDER
 from bot.storage.db import session_scope
 from bot.storage.models import Handoff, utcnow
 
-LEVEL_ORDER = {"none": 0, "concern": 1, "crisis": 2, "emergency": 3}
 MAX_TRIGGER_CHARS = 4000
 
 
@@ -37,7 +37,8 @@ def record_handoff(
 ) -> Tuple[dict, bool]:
     """Open a handoff, or escalate the conversation's unresolved one.
 
-    Returns the handoff as a dict and whether it was newly created.
+    Returns the handoff as a dict and whether it was newly created; the dict's
+    ``escalated`` says whether this call raised the level of an existing handoff.
     """
     if level not in LEVEL_ORDER or level == "none":
         raise ValueError(f"a handoff needs a level of concern or above, not {level!r}")
@@ -56,7 +57,8 @@ def record_handoff(
         )
         now = utcnow()
         if existing is not None:
-            if LEVEL_ORDER[level] > LEVEL_ORDER[existing.level]:
+            escalated = LEVEL_ORDER[level] > LEVEL_ORDER[existing.level]
+            if escalated:
                 existing.level = level
                 existing.trigger_text = trigger_text
             existing.categories_json = json.dumps(
@@ -64,7 +66,7 @@ def record_handoff(
             )
             existing.evidence_json = json.dumps((existing.evidence + evidence)[-50:])
             existing.updated_at = now
-            return existing.to_dict(), False
+            return {**existing.to_dict(), "escalated": escalated}, False
         handoff = Handoff(
             conversation_id=conversation_id,
             channel=channel or "unknown",
@@ -78,7 +80,7 @@ def record_handoff(
         )
         session.add(handoff)
         session.flush()
-        return handoff.to_dict(), True
+        return {**handoff.to_dict(), "escalated": False}, True
 
 
 def list_handoffs(status: str | None = None, url: str | None = None) -> List[dict]:

@@ -29,10 +29,12 @@ def test_one_open_handoff_per_conversation_escalates_and_never_lowers(db_url):
     assert created and first["status"] == "open" and first["level"] == "crisis"
     again, created = record_handoff("+15550100", "emergency", ["overdose"], [{"p": 2}], "b")
     assert not created and again["id"] == first["id"]
+    assert again["escalated"] and not first["escalated"]
     assert again["level"] == "emergency"
     assert again["categories"] == ["overdose", "suicidal_ideation"]
     assert again["trigger_text"] == "b"
     lower, _ = record_handoff("+15550100", "concern", ["hopelessness"], [], "c")
+    assert not lower["escalated"], "a repeat that is not worse is not re-paged"
     assert lower["level"] == "emergency" and lower["trigger_text"] == "b"
     assert len(lower["evidence"]) == 2
 

@@ -39,7 +39,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-LEVEL_ORDER = {"none": 0, "concern": 1, "crisis": 2, "emergency": 3}
+from bot.crisis import LEVEL_ORDER
+
 CRISIS_INTENTS = {"safety_crisis", "safety_emergency"}
 UNDERSTOOD_NOTHING = {"nlu_fallback", "out_of_scope"}
 NOT_ANSWERS = {"action_listen", "action_extract_slots", "action_session_start"}
@@ -52,11 +53,11 @@ def _own_level(event: UserUttered) -> str:
 
 def conversation_levels(texts: List[Text]) -> tuple:
     """(level before the latest message, level with it) for the whole conversation."""
-    from bot.safety import assess_conversation
+    from bot.safety.conversation import assess_cached, assess_conversation
 
-    before = assess_conversation(texts[:-1]).level.value
-    after = assess_conversation(texts).level.value
-    return before, after
+    risk = assess_conversation(texts[:-1])
+    before = risk.level.value
+    return before, risk.add(assess_cached(texts[-1])).value
 
 
 def decide(tracker: DialogueStateTracker) -> Optional[Text]:

@@ -24,7 +24,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.crisis import variant_for
+from bot.crisis import LEVEL_ORDER, about_writer, variant_for
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ CLASSIFIER_LEVELS = {
     "safety_crisis": "crisis",
     "safety_emergency": "emergency",
 }
-LEVEL_ORDER = {"none": 0, "concern": 1, "crisis": 2, "emergency": 3}
 EXTRACTOR = "SafetyScreen"
 
 
@@ -137,9 +136,7 @@ class SafetyScreen(GraphComponent):
         if intent_name in ("affirm", "deny"):
             return False
         if intent_name == "faq":
-            return bool(assessment.get("about_self")) and not (
-                set(assessment["categories"]) & {"informational", "third_party"}
-            )
+            return bool(assessment.get("about_self")) and about_writer(assessment["categories"])
         return True
 
     @staticmethod

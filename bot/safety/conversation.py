@@ -126,7 +126,8 @@ __all__ = ["ConversationRisk"]
 
 
 @lru_cache(maxsize=8192)
-def _assess_cached(text: str) -> Assessment:
+def assess_cached(text: str) -> Assessment:
+    """:func:`assess`, cached by text (the detector is deterministic)."""
     from bot.safety.detector import assess
 
     return assess(text)
@@ -142,5 +143,5 @@ def assess_conversation(texts: Iterable[str]) -> ConversationRisk:
     risk = ConversationRisk()
     for text in texts:
         if isinstance(text, str):
-            risk.add(_assess_cached(text))
+            risk.add(assess_cached(text))
     return risk
