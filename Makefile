@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run shell train test lint eval-nlu eval-safety bench-safety clean
+.PHONY: help install browser run shell train test lint eval-nlu eval-safety bench-safety bench-console clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,13 @@ $(SPACY_MODEL): $(STAMP) bot/nlp.py
 
 install: $(STAMP) $(SPACY_MODEL) ## Create .venv (Python 3.10), install pinned packages, build the blank spaCy pipeline
 
+# Browser tests use Debian's chromium package (Playwright never downloads a browser here).
+browser: ## Install Debian's chromium for the browser tests (apt-get, as root or with sudo)
+	@command -v chromium > /dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium; }
+
 train: install ## Train the model if config, domain or data changed since the last one
 	$(BIN)/python scripts/train_if_needed.py
 
@@ -43,7 +50,7 @@ shell: train ## Talk to the assistant in the terminal
 	  trap "kill $$pid 2>/dev/null" EXIT; \
 	  $(BIN)/rasa shell --model models/assistant.tar.gz --endpoints endpoints.yml
 
-test: train ## Run the whole test suite (trains once if needed, then reuses the model)
+test: train browser ## Run the whole test suite (trains once if needed, then reuses the model)
 	$(BIN)/python -m pytest
 
 lint: install ## Lint Python with ruff and validate the Rasa data

@@ -1,6 +1,10 @@
 """Operator commands: ``python -m bot <command>``.
 
 handoffs list [--json] [--status open|claimed|resolved]   the staff handoff queue
+staff add-user USERNAME [--name N] [--role staff|admin]    create a console account
+staff retention [--dry-run]                                delete expired unflagged transcripts
+staff watchdog                                             one watchdog round (the console runs it)
+console [--host H] [--port P]                              the staff console web app
 db upgrade                                                 apply our schema migrations
 """
 
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import List
 
@@ -51,6 +56,54 @@ def _staff_add_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff_retention(args: argparse.Namespace) -> int:
+    from bot.staff.retention import apply_retention
+
+    result = apply_retention(days=args.days, dry_run=args.dry_run)
+    if result["days"] is None:
+        print("retention is not set (an admin sets it in the console): nothing deleted")
+        return 0
+    verb = "would delete" if args.dry_run else "deleted"
+    print(
+        f"{verb} {result['conversations']} unflagged conversations older than "
+        f"{result['days']} days ({result['events']} events)"
+    )
+    return 0
+
+
+def _staff_watchdog(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.staff.rasa_client import RasaClient, RasaError
+    from bot.staff.transcripts import refresh_index
+    from bot.staff.watchdog import escalate_claimed, send_reminders
+
+    try:
+        client = RasaClient.from_env()
+    except RasaError as exc:
+        print(f"warning: {exc}; staff are re-notified but the patient is not", file=sys.stderr)
+        client = None
+    refresh_index()
+    raised = escalate_claimed()
+    sent = asyncio.run(send_reminders(client))
+    print(f"escalated {len(raised)} claimed handoffs; sent {len(sent)} reminders")
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.staff.app import create_app
+    from bot.storage.db import upgrade
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    upgrade()
+    app = create_app()
+    # No access log: request lines could carry search terms typed by staff.
+    app.run(host=args.host, port=args.port, access_log=False, motd=False, workers=1)
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     from bot.settings import database_url
     from bot.storage.db import upgrade
@@ -85,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     add.set_defaults(func=_staff_add_user)
+    retention = staff.add_parser("retention", help="delete expired unflagged transcripts")
+    retention.add_argument("--dry-run", action="store_true", help="only count")
+    retention.add_argument("--days", type=int, help="override the admin-set number of days")
+    retention.set_defaults(func=_staff_retention)
+    staff.add_parser("watchdog", help="one watchdog round").set_defaults(func=_staff_watchdog)
+
+    console = sub.add_parser("console", help="run the staff console web app")
+    console.add_argument("--host", default=os.environ.get("CONSOLE_HOST", "127.0.0.1"))
+    console.add_argument("--port", type=int, default=int(os.environ.get("CONSOLE_PORT", "5002")))
+    console.set_defaults(func=_console)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)

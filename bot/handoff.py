@@ -91,3 +91,87 @@ def list_handoffs(status: str | None = None, url: str | None = None) -> List[dic
             query = query.filter(Handoff.status == status)
         rows = [h.to_dict() for h in query.all()]
     return sorted(rows, key=lambda h: (-LEVEL_ORDER[h["level"]], h["created_at"], h["id"]))
+
+
+class HandoffStateError(RuntimeError):
+    """A handoff is not in the state an operation needs (already claimed, resolved...)."""
+
+
+def get_handoff(handoff_id: int, url: str | None = None) -> dict | None:
+    """One handoff by id, or None."""
+    with session_scope(url) as session:
+        row = session.get(Handoff, handoff_id)
+        return row.to_dict() if row is not None else None
+
+
+def open_handoff_for(conversation_id: str, url: str | None = None) -> dict | None:
+    """The conversation's handoff that is not resolved, if any."""
+    with session_scope(url) as session:
+        row = (
+            session.query(Handoff)
+            .filter(Handoff.conversation_id == conversation_id, Handoff.status != "resolved")
+            .order_by(Handoff.id.desc())
+            .first()
+        )
+        return row.to_dict() if row is not None else None
+
+
+def claim_handoff(handoff_id: int, staff: str, url: str | None = None) -> dict:
+    """Claim an open handoff for ``staff``; only one person can win a claim."""
+    with session_scope(url) as session:
+        now = utcnow()
+        won = (
+            session.query(Handoff)
+            .filter(Handoff.id == handoff_id, Handoff.status == "open")
+            .update(
+                {"status": "claimed", "claimed_by": staff, "claimed_at": now, "updated_at": now},
+                synchronize_session=False,
+            )
+        )
+        row = session.get(Handoff, handoff_id)
+        if row is None:
+            raise HandoffStateError(f"handoff {handoff_id} does not exist")
+        if not won:
+            who = f" by {row.claimed_by}" if row.status == "claimed" else ""
+            raise HandoffStateError(f"handoff {handoff_id} is already {row.status}{who}")
+        return row.to_dict()
+
+
+def release_claim(handoff_id: int, staff: str, url: str | None = None) -> None:
+    """Undo a claim (used when the assistant could not be paused)."""
+    with session_scope(url) as session:
+        session.query(Handoff).filter(
+            Handoff.id == handoff_id, Handoff.status == "claimed", Handoff.claimed_by == staff
+        ).update(
+            {"status": "open", "claimed_by": None, "claimed_at": None, "updated_at": utcnow()},
+            synchronize_session=False,
+        )
+
+
+def resolve_handoff(handoff_id: int, staff: str, note: str, url: str | None = None) -> dict:
+    """Resolve a handoff with a closing note; it records who and when."""
+    note = (note or "").strip()
+    if not note:
+        raise ValueError("a closing note is required")
+    with session_scope(url) as session:
+        now = utcnow()
+        won = (
+            session.query(Handoff)
+            .filter(Handoff.id == handoff_id, Handoff.status != "resolved")
+            .update(
+                {
+                    "status": "resolved",
+                    "resolved_by": staff,
+                    "resolved_at": now,
+                    "resolution_note": note[:MAX_TRIGGER_CHARS],
+                    "updated_at": now,
+                },
+                synchronize_session=False,
+            )
+        )
+        row = session.get(Handoff, handoff_id)
+        if row is None:
+            raise HandoffStateError(f"handoff {handoff_id} does not exist")
+        if not won:
+            raise HandoffStateError(f"handoff {handoff_id} is already resolved")
+        return row.to_dict()

@@ -71,6 +71,8 @@ class ClinicConfig:
     region: str
     emergency: Resource
     resources: tuple
+    # Minutes an emergency/crisis handoff may wait unclaimed before the watchdog acts.
+    watchdog_minutes: float = 5.0
 
 
 def _parse_time(value: str, where: str) -> time:
@@ -111,7 +113,14 @@ def parse_clinic_config(data: dict) -> ClinicConfig:
         raise ConfigError(f"crisis.regions.{region}: {exc}") from exc
     if not resources:
         raise ConfigError(f"crisis.regions.{region}.resources is empty")
-    return ClinicConfig(clinic, region, emergency, resources)
+    handoff = data.get("handoff") or {}
+    try:
+        watchdog = float(handoff.get("watchdog_minutes", 5))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("handoff.watchdog_minutes must be a number of minutes") from exc
+    if not 0 < watchdog <= 24 * 60:
+        raise ConfigError("handoff.watchdog_minutes must be between 0 and 1440")
+    return ClinicConfig(clinic, region, emergency, resources, watchdog)
 
 
 @lru_cache(maxsize=4)
@@ -123,6 +132,21 @@ def _load_clinic_config(path: str) -> ClinicConfig:
 def clinic_config() -> ClinicConfig:
     """The clinic configuration named by ``CLINIC_CONFIG`` (default ``clinic.yml``)."""
     return _load_clinic_config(os.environ.get("CLINIC_CONFIG", str(DEFAULT_CLINIC_FILE)))
+
+
+def watchdog_minutes() -> float:
+    """Minutes before an unclaimed emergency/crisis handoff is re-notified.
+
+    ``handoff.watchdog_minutes`` in the clinic file; ``WATCHDOG_MINUTES`` overrides it
+    (tests use fractions of a minute).
+    """
+    value = os.environ.get("WATCHDOG_MINUTES", "").strip()
+    if value:
+        try:
+            return max(0.01, float(value))
+        except ValueError:
+            pass
+    return clinic_config().watchdog_minutes
 
 
 def database_url() -> str:

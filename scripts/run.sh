@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 VENV=.venv/bin
 RASA_PORT="${RASA_PORT:-5005}"
 ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+CONSOLE_PORT="${CONSOLE_PORT:-5002}"
 mkdir -p var/log
 
 # The HTTP API is token-protected. Use RASA_TOKEN if set; otherwise a random token is
@@ -49,9 +50,14 @@ pids+=($!)
   --enable-api --auth-token "$RASA_TOKEN" --cors "*" \
   --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
 pids+=($!)
+# The staff console talks to Rasa's HTTP API with the same token.
+RASA_URL="http://localhost:$RASA_PORT" "$VENV/python" -m bot console --port "$CONSOLE_PORT" \
+  > var/log/console.log 2>&1 &
+pids+=($!)
 
 wait_for "http://localhost:$ACTIONS_PORT/health" "action server" "${pids[0]}" 120
 wait_for "http://localhost:$RASA_PORT/" "Rasa server" "${pids[1]}" 300
+wait_for "http://localhost:$CONSOLE_PORT/health" "staff console" "${pids[2]}" 60
 
 cat <<INFO
 
@@ -60,8 +66,9 @@ Recovery-support assistant is running (ready in $((SECONDS - start)) s).
   socket.io      http://localhost:$RASA_PORT/socket.io  (events user_uttered / bot_uttered)
   HTTP API       http://localhost:$RASA_PORT/status?token=...  (token in \$RASA_TOKEN or var/rasa-token)
   Action server  http://localhost:$ACTIONS_PORT/health
+  Staff console  http://localhost:$CONSOLE_PORT/  (accounts: .venv/bin/python -m bot staff add-user NAME --role admin)
   Tracker store  ${DATABASE_URL:-sqlite:///var/tracker.db}
-  Logs           var/log/rasa.log, var/log/actions.log
+  Logs           var/log/rasa.log, var/log/actions.log, var/log/console.log
 Press Ctrl-C to stop.
 INFO
 

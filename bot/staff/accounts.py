@@ -77,3 +77,29 @@ def authenticate(username: str, password: str, url: Optional[str] = None) -> Opt
             "display_name": user.display_name,
             "role": user.role,
         }
+
+
+def list_users(url: Optional[str] = None) -> list:
+    """Every account, without hashes."""
+    with session_scope(url) as session:
+        return [
+            {
+                "id": u.id,
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role,
+                "disabled": u.disabled,
+                "created_at": u.created_at.isoformat() if u.created_at else "",
+            }
+            for u in session.query(StaffUser).order_by(StaffUser.username)
+        ]
+
+
+def disable_user(user_id: int, url: Optional[str] = None) -> str:
+    """Disable an account (it can no longer sign in); returns its username."""
+    with session_scope(url) as session:
+        user = session.get(StaffUser, user_id)
+        if user is None:
+            raise AccountError(f"no account with id {user_id}")
+        user.disabled = True
+        return user.username

@@ -42,6 +42,9 @@ class Handoff(Base):
     resolved_by = sa.Column(sa.String(255))
     resolved_at = sa.Column(sa.DateTime(timezone=True))
     resolution_note = sa.Column(sa.Text)
+    # The watchdog's last re-notification of an unclaimed emergency/crisis handoff.
+    renotified_at = sa.Column(sa.DateTime(timezone=True))
+    renotify_count = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {HANDOFF_STATUSES}", name="ck_handoffs_status"),
@@ -80,6 +83,8 @@ class Handoff(Base):
             "resolved_by": self.resolved_by,
             "resolved_at": iso(self.resolved_at),
             "resolution_note": self.resolution_note,
+            "renotified_at": iso(self.renotified_at),
+            "renotify_count": self.renotify_count or 0,
         }
 
 
@@ -129,3 +134,86 @@ class AuditEntry(Base):
     action = sa.Column(sa.String(64), nullable=False)
     target = sa.Column(sa.String(255), nullable=False, default="")
     detail = sa.Column(sa.Text, nullable=False, default="")
+
+
+class StaffSession(Base):
+    """A console login. Only a hash of the cookie's token is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("staff_users.id"), nullable=False)
+    csrf_token = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    last_seen = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class LoginAttempt(Base):
+    """Each console login attempt, for rate limiting."""
+
+    __tablename__ = "login_attempts"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    username = sa.Column(sa.String(64), nullable=False)
+    ip = sa.Column(sa.String(64), nullable=False)
+    ok = sa.Column(sa.Boolean, nullable=False)
+    at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ConversationIndex(Base):
+    """A searchable summary of one conversation, derived from the tracker store's events.
+
+    Rebuilt from the events at any time (bot.staff.transcripts.refresh_index); ``ref`` is
+    the redacted id used in console URLs and the audit log instead of the raw id (an SMS
+    conversation id is a phone number).
+    """
+
+    __tablename__ = "conversation_index"
+
+    conversation_id = sa.Column(sa.String(255), primary_key=True)
+    ref = sa.Column(sa.String(32), nullable=False, unique=True)
+    channel = sa.Column(sa.String(64), nullable=False)
+    started_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
+    last_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
+    max_level = sa.Column(sa.String(16), nullable=False)
+    level_rank = sa.Column(sa.Integer, nullable=False)
+    user_messages = sa.Column(sa.Integer, nullable=False)
+    intents = sa.Column(sa.Text, nullable=False)
+    search_text = sa.Column(sa.Text, nullable=False)
+    last_event_id = sa.Column(sa.Integer, nullable=False)
+
+
+class ConversationMeta(Base):
+    """What staff added to a conversation: the flag (kept by retention) and tags."""
+
+    __tablename__ = "conversation_meta"
+
+    conversation_id = sa.Column(sa.String(255), primary_key=True)
+    flagged = sa.Column(sa.Boolean, nullable=False, default=False)
+    flagged_by = sa.Column(sa.String(64))
+    flagged_at = sa.Column(sa.DateTime(timezone=True))
+    tags = sa.Column(sa.Text, nullable=False, default="")
+
+
+class ConversationNote(Base):
+    """A staff note on a conversation."""
+
+    __tablename__ = "conversation_notes"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    conversation_id = sa.Column(sa.String(255), nullable=False, index=True)
+    author = sa.Column(sa.String(64), nullable=False)
+    at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    text = sa.Column(sa.Text, nullable=False)
+
+
+class ConsoleSetting(Base):
+    """Settings an admin changes in the console (retention days)."""
+
+    __tablename__ = "console_settings"
+
+    key = sa.Column(sa.String(64), primary_key=True)
+    value = sa.Column(sa.Text, nullable=False)
+    updated_by = sa.Column(sa.String(64), nullable=False)
+    updated_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)

@@ -1,0 +1,91 @@
+"""The console's path to the patient: Rasa's HTTP API, with its auth token.
+
+- claim:   append ``ConversationPaused`` (the assistant stops answering; messages are still
+           screened by the NLU pipeline's SafetyScreen and stored);
+- reply:   set ``staff_name``/``staff_reply`` and execute ``utter_staff_reply`` with the
+           ``latest`` output channel, so the message goes out on the channel the patient
+           last wrote from (socket.io widget, Twilio SMS) and is stored as a bot event
+           whose metadata names the response;
+- resolve: append ``ConversationResumed``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+from urllib.parse import quote
+
+import aiohttp
+
+
+class RasaError(RuntimeError):
+    """Rasa's HTTP API could not be reached or refused the request."""
+
+
+class RasaClient:
+    """Small async client for the parts of Rasa's HTTP API the console uses."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 20.0) -> None:
+        """``base_url`` like http://localhost:5005; ``token`` as given to ``--auth-token``."""
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+
+    @classmethod
+    def from_env(cls) -> RasaClient:
+        """``RASA_URL`` (default http://localhost:5005) and ``RASA_TOKEN``."""
+        token = os.environ.get("RASA_TOKEN", "")
+        if not token:
+            raise RasaError("RASA_TOKEN is not set: the console cannot reach Rasa's HTTP API")
+        return cls(os.environ.get("RASA_URL", "http://localhost:5005"), token)
+
+    async def _post(self, conversation_id: str, path: str, body, extra: str = "") -> dict:
+        url = (
+            f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{path}"
+            f"?token={quote(self.token)}{extra}"
+        )
+        try:
+            async with aiohttp.ClientSession(timeout=self.timeout) as session:
+                async with session.post(url, json=body) as response:
+                    if response.status >= 300:
+                        text = (await response.text())[:300]
+                        # The URL holds the conversation id (maybe a phone number): not logged.
+                        raise RasaError(f"Rasa answered {response.status} to {path}: {text}")
+                    return await response.json(content_type=None)
+        except aiohttp.ClientError as exc:
+            raise RasaError(f"Rasa is not reachable ({type(exc).__name__})") from exc
+        except TimeoutError as exc:
+            raise RasaError("Rasa did not answer in time") from exc
+
+    async def append_events(self, conversation_id: str, events: list) -> dict:
+        """Append events to the conversation's tracker."""
+        return await self._post(conversation_id, "tracker/events", events)
+
+    async def pause(self, conversation_id: str) -> None:
+        """Stop the assistant answering this conversation."""
+        await self.append_events(conversation_id, [{"event": "pause"}])
+
+    async def resume(self, conversation_id: str) -> None:
+        """Let the assistant answer again."""
+        await self.append_events(conversation_id, [{"event": "resume"}])
+
+    async def send_response(
+        self, conversation_id: str, response: str, slots: Optional[dict] = None
+    ) -> dict:
+        """Fill slots, then utter a domain response on the patient's latest channel."""
+        if slots:
+            await self.append_events(
+                conversation_id,
+                [{"event": "slot", "name": k, "value": v} for k, v in slots.items()],
+            )
+        return await self._post(
+            conversation_id, "execute", {"name": response}, "&output_channel=latest"
+        )
+
+    async def send_staff_message(self, conversation_id: str, staff_name: str, text: str) -> dict:
+        """A staff member's message, with their name, on the patient's channel."""
+        return await self.send_response(
+            conversation_id,
+            "utter_staff_reply",
+            {"staff_name": staff_name, "staff_reply": text},
+        )
