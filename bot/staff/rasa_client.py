@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import string
 from typing import Optional
 from urllib.parse import quote
 
@@ -20,6 +21,21 @@ import aiohttp
 
 class RasaError(RuntimeError):
     """Rasa's HTTP API could not be reached or refused the request."""
+
+
+# Rasa's server (Sanic 21.12) does not percent-decode the conversation id in the path, so
+# the id must go into the URL as it is: only characters that need no escaping in a path.
+_PATH_SAFE = set(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@/")
+
+
+def conversation_path(conversation_id: str) -> str:
+    """The id as Rasa's HTTP API will read it back, or RasaError if it cannot be."""
+    if not conversation_id or not set(conversation_id) <= _PATH_SAFE:
+        raise RasaError(
+            "this conversation id has characters Rasa's HTTP API cannot address "
+            "(spaces, ?, #, %, non-ASCII); reach the patient another way"
+        )
+    return conversation_id
 
 
 class RasaClient:
@@ -41,7 +57,7 @@ class RasaClient:
 
     async def _post(self, conversation_id: str, path: str, body, extra: str = "") -> dict:
         url = (
-            f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{path}"
+            f"{self.base_url}/conversations/{conversation_path(conversation_id)}/{path}"
             f"?token={quote(self.token)}{extra}"
         )
         try:
@@ -78,9 +94,14 @@ class RasaClient:
                 conversation_id,
                 [{"event": "slot", "name": k, "value": v} for k, v in slots.items()],
             )
-        return await self._post(
+        result = await self._post(
             conversation_id, "execute", {"name": response}, "&output_channel=latest"
         )
+        # Leave the tracker as after any bot turn: listening. Without this the patient's
+        # next message follows a bot utterance, and the rules (which expect action_listen
+        # before a user turn) no longer apply once the assistant resumes.
+        await self.append_events(conversation_id, [{"event": "action", "name": "action_listen"}])
+        return result
 
     async def send_staff_message(self, conversation_id: str, staff_name: str, text: str) -> dict:
         """A staff member's message, with their name, on the patient's channel."""

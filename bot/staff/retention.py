@@ -57,7 +57,7 @@ def retention_days(url: Optional[str] = None) -> Optional[int]:
 
 def set_retention_days(days: int, actor: str, url: Optional[str] = None) -> None:
     """Set retention (admin only; the console checks the role)."""
-    if not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
+    if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
         raise ValueError(f"retention must be between {MIN_DAYS} and {MAX_DAYS} days")
     set_setting(RETENTION_KEY, str(days), actor, url)
     audit.record(actor, "retention_set", detail=f"{days} days", url=url)
@@ -92,6 +92,9 @@ def apply_retention(
         return {"days": None, "conversations": 0, "events": 0, "dry_run": dry_run}
     refresh_index(url)
     ids = expired_conversations(days, url)
+    # Every event of an expired conversation is older than this; anything newer arrived
+    # after the selection above (the person came back) and is kept.
+    cutoff = (utcnow() - timedelta(days=days)).timestamp()
     events = 0
     if not dry_run and ids:
         engine = get_engine(url)
@@ -101,12 +104,18 @@ def apply_retention(
             with engine.begin() as conn:
                 if has_events:
                     events += conn.execute(
-                        sa.delete(EVENTS).where(EVENTS.c.sender_id.in_(chunk))
+                        sa.delete(EVENTS).where(
+                            EVENTS.c.sender_id.in_(chunk),
+                            sa.or_(EVENTS.c.timestamp.is_(None), EVENTS.c.timestamp < cutoff),
+                        )
                     ).rowcount
             with session_scope(url) as session:
+                # Only resolved handoffs: one opened since the selection is still pending.
                 handoff_ids = [
                     h
-                    for (h,) in session.query(Handoff.id).filter(Handoff.conversation_id.in_(chunk))
+                    for (h,) in session.query(Handoff.id).filter(
+                        Handoff.conversation_id.in_(chunk), Handoff.status == "resolved"
+                    )
                 ]
                 if handoff_ids:
                     session.query(Notification).filter(
