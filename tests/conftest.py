@@ -92,3 +92,28 @@ def stack(model_path, tmp_path_factory):
     with running_stack(model_path, tmp_path_factory.mktemp("stack")) as running:
         print(f"servers started and first answer in {running.started_in:.1f} s")
         yield running
+
+
+@pytest.fixture(scope="session")
+def console(stack, tmp_path_factory):
+    """The staff console beside the real Rasa server, sharing its database.
+
+    Accounts: ``ada`` (admin, "Ada (admin)") and ``sam`` (staff, "Sam (RN)"), password
+    tests.console_support.PASSWORD. The watchdog interval is a day here, so it never
+    touches other tests' conversations; tests/test_console_rasa.py runs it directly.
+    """
+    from types import SimpleNamespace
+
+    from bot.staff.accounts import add_user
+    from tests.console_support import PASSWORD, running_console
+
+    workdir = tmp_path_factory.mktemp("console")
+    users = {
+        "ada": add_user("ada", PASSWORD, "Ada (admin)", "admin", url=stack.db_url),
+        "sam": add_user("sam", PASSWORD, "Sam (RN)", "staff", url=stack.db_url),
+    }
+    env = {"WATCHDOG_MINUTES": "1440", "CONSOLE_TRUST_PROXY": "1"}
+    with running_console(stack.db_url, stack.base, stack.token, workdir, env) as base:
+        yield SimpleNamespace(
+            base=base, db_url=stack.db_url, stack=stack, users=users, log=workdir / "console.log"
+        )
