@@ -75,3 +75,23 @@ def test_audit_log_appends_and_lists_newest_first(db_url):
     with pytest.raises(ValueError):
         audit.record("", "view_transcript")
     assert not hasattr(audit, "delete") and not hasattr(audit, "update")
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("q=15550103457", "q=[number]"),
+        ("called +1 (555) 010-0199 at 3pm", "called [number] at 3pm"),
+        ("whatsapp:+15550100123", "whatsapp:[number]"),
+        ("mail kim@example.org please", "mail [email] please"),
+        ("from=2026-11-01&to=2026-11-23", "from=2026-11-01&to=2026-11-23"),
+        ("handoff 12 (crisis), 1600 characters", "handoff 12 (crisis), 1600 characters"),
+        ("conv-1234567a9d9d", "conv-1234567a9d9d"),
+    ],
+)
+def test_audit_entries_never_hold_contact_details(db_url, text, expected):
+    from bot.staff import audit
+
+    audit.record("kim", "note", text, text, url=db_url)
+    entry = audit.entries(1, url=db_url)[0]
+    assert entry["target"] == expected[:255] and entry["detail"] == expected

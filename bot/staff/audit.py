@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from typing import List, Optional
 
 from bot.storage.db import session_scope
 from bot.storage.models import AuditEntry
 
 MAX_DETAIL = 2000
+# Contact details never go into the audit log (nor any log): phone numbers (7+ digits,
+# with the usual separators) and e-mail addresses are masked. Conversations are named by
+# their redacted reference (bot.handoff.redact).
+_PHONE = re.compile(r"(?<![\w-])\+?\d[\d\s().-]{5,}\d(?!\w)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def scrub(text: str) -> str:
+    """Mask phone numbers and e-mail addresses."""
+    text = _EMAIL.sub("[email]", text or "")
+    return _PHONE.sub(
+        lambda m: (
+            m.group()
+            if _DATE.fullmatch(m.group()) or sum(c.isdigit() for c in m.group()) < 7
+            else "[number]"
+        ),
+        text,
+    )
 
 
 def record(
@@ -20,8 +40,8 @@ def record(
         entry = AuditEntry(
             actor=actor[:64],
             action=action[:64],
-            target=(target or "")[:255],
-            detail=(detail or "")[:MAX_DETAIL],
+            target=scrub(target)[:255],
+            detail=scrub(detail)[:MAX_DETAIL],
         )
         session.add(entry)
         session.flush()
