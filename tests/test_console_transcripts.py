@@ -309,10 +309,42 @@ def _handoff(url: str, cid: str, level: str, channel: str) -> int:
     return row["id"]
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """Eight conversations with known channels, dates, levels, handoffs, flags and texts."""
-    url = make_db(f"sqlite:///{tmp_path_factory.mktemp('search') / 'search.db'}")
+def _fresh_postgres(request) -> str:
+    """A PostgreSQL database of its own on the local server, dropped after the module."""
+    import os
+    import uuid
+
+    admin_url = os.environ.get(
+        "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    name = f"console_search_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop():
+        from bot.storage import db
+
+        engine = db._engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    request.addfinalizer(drop)
+    return url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def corpus(request, tmp_path_factory):
+    """Eight conversations with known channels, dates, levels, handoffs, flags and texts,
+    on SQLite (the embedded default) and on the real PostgreSQL server (production)."""
+    if request.param == "sqlite":
+        url = make_db(f"sqlite:///{tmp_path_factory.mktemp('search') / 'search.db'}")
+    else:
+        url = make_db(_fresh_postgres(request))
 
     def days_ago(n: float) -> float:
         return T0 - n * DAY
