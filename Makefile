@@ -67,5 +67,8 @@ eval-safety: install ## Safety detector figures on the team corpus and the publi
 bench-safety: install ## Safety detector time per message (p50/p95/p99)
 	$(BIN)/python scripts/bench_safety.py
 
+bench-console: install ## Staff console search speed on 10,000 synthetic conversations (SQLite and PostgreSQL)
+	$(BIN)/python scripts/bench_console.py --postgres postgresql://postgres@127.0.0.1:5432/test
+
 clean: ## Remove trained models and local data (keeps .venv)
 	rm -rf models var results
