@@ -674,3 +674,19 @@ def test_a_replica_indexing_the_same_conversation_first_is_not_an_error(url, mon
     assert tr.refresh_index(url) == 1
     assert len(calls) == 2
     assert tr.conversation_by_ref(tr.ref_for("alice"), url)["user_messages"] == 2
+
+
+def test_transcript_explains_the_safety_actions_but_not_routine_ones(url):
+    add(
+        url,
+        "why",
+        user("i want to die", "safety_crisis", level="crisis"),
+        action("action_crisis_response"),
+        bot("You deserve support right now.", "utter_crisis_fallback"),
+        action("action_staff_handoff"),
+        action("action_listen"),
+    )
+    items = tr.transcript("why", url=url)
+    assert [i.kind for i in items] == ["user", "action", "bot", "action"]
+    assert items[1].text.startswith("action_crisis_response")
+    assert items[3].text.startswith("action_staff_handoff")

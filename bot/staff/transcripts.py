@@ -106,6 +106,16 @@ class Item:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+EXPLAINED_ACTIONS = {
+    "action_crisis_response": "action_crisis_response: crisis resources sent",
+    "action_staff_handoff": "action_staff_handoff: handoff opened or raised, staff notified",
+    "action_safety_followup": "action_safety_followup: safety check-in",
+    "cssrs_form": "cssrs_form: C-SSRS screener",
+    "action_cssrs_result": "action_cssrs_result: screener scored",
+    "utter_crisis_fallback": "utter_crisis_fallback: resources without the action server",
+    "utter_handoff_fallback": "utter_handoff_fallback: staff could not be alerted automatically",
+    "action_default_fallback": "action_default_fallback: not understood",
+}
 SYSTEM_EVENTS = {
     "pause": "Assistant paused: staff took over",
     "resume": "Assistant resumed",
@@ -144,6 +154,9 @@ def _item(event_id: int, data: dict) -> Optional[Item]:
         return Item(event_id, "bot", at, text=_text(data.get("text")))
     if kind in SYSTEM_EVENTS:
         return Item(event_id, "system", at, text=SYSTEM_EVENTS[kind])
+    if kind == "action" and _text(data.get("name")) in EXPLAINED_ACTIONS:
+        # Why the assistant did what it did: the custom actions and policy decisions.
+        return Item(event_id, "action", at, text=EXPLAINED_ACTIONS[data["name"]])
     return None
 
 
