@@ -87,6 +87,8 @@ def test_audit_log_appends_and_lists_newest_first(db_url):
         ("from=2026-11-01&to=2026-11-23", "from=2026-11-01&to=2026-11-23"),
         ("handoff 12 (crisis), 1600 characters", "handoff 12 (crisis), 1600 characters"),
         ("conv-1234567a9d9d", "conv-1234567a9d9d"),
+        ("198.51.100.23", "198.51.100.23"),
+        ("555 123 4567", "[number]"),
     ],
 )
 def test_audit_entries_never_hold_contact_details(db_url, text, expected):

@@ -14,6 +14,7 @@ MAX_DETAIL = 2000
 # their redacted reference (bot.handoff.redact).
 _PHONE = re.compile(r"(?<![\w-])\+?\d[\d\s().-]{5,}\d(?!\w)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")  # sign-in addresses are kept
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
@@ -23,7 +24,9 @@ def scrub(text: str) -> str:
     return _PHONE.sub(
         lambda m: (
             m.group()
-            if _DATE.fullmatch(m.group()) or sum(c.isdigit() for c in m.group()) < 7
+            if _DATE.fullmatch(m.group())
+            or _IPV4.fullmatch(m.group())
+            or sum(c.isdigit() for c in m.group()) < 7
             else "[number]"
         ),
         text,
