@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.safety_base import higher_level, latest_assessment
-from bot.crisis import crisis_message, variant_for
+from actions.safety_base import higher_level, latest_assessment, utter_crisis
+from bot.crisis import variant_for
 
 
 class ActionCrisisResponse(Action):
@@ -28,5 +28,5 @@ class ActionCrisisResponse(Action):
         variant = a["variant"] or variant_for(level, a["categories"])
         if variant == "concern":
             variant = "ideation"
-        dispatcher.utter_message(text=crisis_message(variant))
+        utter_crisis(dispatcher, tracker, level, variant)
         return [SlotSet("risk_level", higher_level(tracker.get_slot("risk_level"), level))]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-from bot.crisis import LEVEL_ORDER, variant_for
+from bot.crisis import LEVEL_ORDER, crisis_message, crisis_payload, variant_for
+from bot.settings import ClinicConfig
+
+# Channels whose client shows the crisis resources as a pinned panel (the web widget).
+CRISIS_PANEL_CHANNELS = frozenset({"socketio"})
 
 
 def user_texts(tracker: Tracker) -> List[str]:
@@ -56,3 +61,26 @@ def higher_level(a: str, b: str) -> str:
 def channel_of(tracker: Tracker) -> str:
     """The channel the patient is using (rest, socketio, twilio...)."""
     return tracker.get_latest_input_channel() or "unknown"
+
+
+def utter_crisis(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    level: str,
+    variant: str,
+    cfg: Optional[ClinicConfig] = None,
+) -> None:
+    """Send the crisis wording; on the web widget also the resources as data.
+
+    On socket.io the same message carries ``custom: {"data": {"crisis": ...}}``: Rasa's
+    SocketIOOutput sends the text as usual, then emits the custom JSON's keys as arguments
+    of ``sio.emit``, so ``data`` is what the widget receives in a ``bot_uttered`` event.
+    The widget pins tap-to-call and tap-to-text links until staff hand the conversation
+    back. Other channels (REST, SMS) get exactly the text.
+    """
+    text = crisis_message(variant, cfg)
+    if channel_of(tracker) in CRISIS_PANEL_CHANNELS:
+        payload = {"data": {"crisis": crisis_payload(level, variant, cfg)}}
+        dispatcher.utter_message(text=text, json_message=payload)
+    else:
+        dispatcher.utter_message(text=text)

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import open_handoff
-from actions.safety_base import higher_level
+from actions.safety_base import higher_level, utter_crisis
 from bot.crisis import CSSRS_QUESTIONS, crisis_message, next_steps_message, screener_result_level
 from bot.settings import clinic_config
 
@@ -104,7 +104,7 @@ class ActionCssrsResult(Action):
         cfg = clinic_config()
         if level in ("crisis", "emergency"):
             variant = "emergency" if level == "emergency" else "ideation"
-            dispatcher.utter_message(text=crisis_message(variant, cfg))
+            utter_crisis(dispatcher, tracker, level, variant, cfg)
             try:
                 handoff = open_handoff(tracker, level, ["suicidal_ideation", "screener"], evidence)
                 events.append(SlotSet("handoff_id", str(handoff["id"])))

@@ -6,6 +6,7 @@ staff retention [--dry-run]                                delete expired unflag
 staff watchdog                                             one watchdog round (the console runs it)
 console [--host H] [--port P]                              the staff console web app
 db upgrade                                                 apply our schema migrations
+sms failures [--json] [--limit N]                          SMS that did not reach the patient
 """
 
 from __future__ import annotations
@@ -114,6 +115,24 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sms_failures(args: argparse.Namespace) -> int:
+    from bot.sms import failed_deliveries
+
+    rows = failed_deliveries(limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no failed or withheld SMS")
+        return 0
+    for d in rows:
+        print(
+            f"#{d['id']:<6} {d['created_at'][:19]}  {d['status']:<10} {d['phone']:<16} "
+            f"attempts={d['attempts']}  {d['error'] or ''}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
@@ -151,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+
+    sms = sub.add_parser("sms", help="the SMS channel").add_subparsers(dest="action", required=True)
+    failures = sms.add_parser("failures", help="SMS that failed or were withheld (opted out)")
+    failures.add_argument("--json", action="store_true", help="print JSON")
+    failures.add_argument("--limit", type=int, default=200)
+    failures.set_defaults(func=_sms_failures)
     return parser
 
 

@@ -45,6 +45,38 @@ def resource_lines(cfg: ClinicConfig, substance_use: bool = False) -> List[str]:
     return lines
 
 
+def shown_resources(cfg: ClinicConfig, variant: str) -> List:
+    """The resources a crisis message of this variant lists (SAMHSA only where it fits)."""
+    substance_use = variant in ("withdrawal", "third_party")
+    return [r for r in cfg.resources if r.id != "samhsa" or substance_use]
+
+
+def crisis_payload(level: str, variant: str, cfg: Optional[ClinicConfig] = None) -> dict:
+    """The crisis resources as data, for channels that can show them (the web widget).
+
+    Same resources as :func:`crisis_message` for the variant, with what a phone needs to
+    call or text them (``tel``, ``sms``, ``sms_body``); everything comes from clinic.yml.
+    """
+    cfg = cfg or clinic_config()
+
+    def item(r) -> dict:
+        return {
+            "id": r.id,
+            "name": r.name,
+            "how": r.how,
+            "tel": r.tel,
+            "sms": r.sms,
+            "sms_body": r.sms_body,
+        }
+
+    return {
+        "level": level,
+        "variant": variant,
+        "emergency": item(cfg.emergency),
+        "resources": [item(r) for r in shown_resources(cfg, variant)],
+    }
+
+
 def crisis_message(variant: str, cfg: Optional[ClinicConfig] = None) -> str:
     """The crisis response for one variant (see :data:`VARIANTS`)."""
     cfg = cfg or clinic_config()

@@ -64,6 +64,7 @@ cat <<INFO
 Recovery-support assistant is running (ready in $((SECONDS - start)) s).
   REST channel   POST http://localhost:$RASA_PORT/webhooks/rest/webhook  {"sender": "me", "message": "what is klonopin?"}
   socket.io      http://localhost:$RASA_PORT/socket.io  (events user_uttered / bot_uttered)
+  Chat widget    http://localhost:$RASA_PORT/webhooks/widget/demo  (demo page; embed /webhooks/widget/widget.js)
   HTTP API       http://localhost:$RASA_PORT/status?token=...  (token in \$RASA_TOKEN or var/rasa-token)
   Action server  http://localhost:$ACTIONS_PORT/health
   Staff console  http://localhost:$CONSOLE_PORT/  (accounts: .venv/bin/python -m bot staff add-user NAME --role admin)

@@ -217,3 +217,64 @@ class ConsoleSetting(Base):
     value = sa.Column(sa.Text, nullable=False)
     updated_by = sa.Column(sa.String(64), nullable=False)
     updated_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+SMS_INBOUND_STATUSES = ("received", "processed", "failed", "keyword", "ignored")
+SMS_DELIVERY_STATUSES = ("sent", "failed", "suppressed")
+
+
+class SmsContact(Base):
+    """One phone number's SMS state: opted out (STOP) or not, and its pending buttons.
+
+    ``buttons_json`` holds the buttons of the last message that offered numbered choices,
+    so a reply of "1" can be read as the first button's payload.
+    """
+
+    __tablename__ = "sms_contacts"
+
+    phone = sa.Column(sa.String(64), primary_key=True)
+    opted_out = sa.Column(sa.Boolean, nullable=False, default=False)
+    opted_out_at = sa.Column(sa.DateTime(timezone=True))
+    opted_in_at = sa.Column(sa.DateTime(timezone=True))
+    buttons_json = sa.Column(sa.Text)
+    buttons_at = sa.Column(sa.DateTime(timezone=True))
+    updated_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class SmsInbound(Base):
+    """Every SMS that passed the signature check, written before anything processes it."""
+
+    __tablename__ = "sms_inbound"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    phone = sa.Column(sa.String(64), nullable=False, index=True)
+    message_sid = sa.Column(sa.String(64), unique=True)
+    body = sa.Column(sa.Text, nullable=False, default="")
+    status = sa.Column(sa.String(16), nullable=False, default="received", index=True)
+    error = sa.Column(sa.Text)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    processed_at = sa.Column(sa.DateTime(timezone=True))
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {SMS_INBOUND_STATUSES}", name="ck_sms_inbound_status"),
+    )
+
+
+class SmsDelivery(Base):
+    """Each outgoing SMS: sent (with Twilio's sid), failed after retries, or suppressed
+    (the number opted out). The body is kept only for messages that did not go out."""
+
+    __tablename__ = "sms_deliveries"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    phone = sa.Column(sa.String(64), nullable=False, index=True)
+    status = sa.Column(sa.String(16), nullable=False, index=True)
+    body = sa.Column(sa.Text)
+    twilio_sid = sa.Column(sa.String(64))
+    attempts = sa.Column(sa.Integer, nullable=False, default=0)
+    error = sa.Column(sa.Text)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {SMS_DELIVERY_STATUSES}", name="ck_sms_deliveries_status"),
+    )
