@@ -357,6 +357,18 @@ def test_crisis_by_sms_then_staff_reply_by_sms(sms_stack, tmp_path):
         assert len(parts) == 2 and all(len(p) <= 1600 for p in parts)
         assert parts[0].startswith("Nina (RN) (staff): This is sentence number 0")
         assert parts[0].endswith(".") and " ".join(parts).endswith(long_reply)
+        page = nina.page(f"/c/{ref}")
+        assert 'id="sms-status"' in page.text and "All texts delivered" in page.text
+
+        # The number opts out mid-conversation: staff are told, and see what did not go out.
+        sms.set_opted_out(number, True, url=stack.db_url)
+        before = len(sms_stack.api.to(number))
+        refused = nina.submit(f"/c/{ref}/reply", {"text": "Are you still there?"})
+        assert "not texted: this number has opted out" in refused.text
+        assert len(sms_stack.api.to(number)) == before
+        page = nina.page(f"/c/{ref}")
+        assert "This number has opted out (STOP)" in page.text
+        assert "suppressed" in page.text and "Are you still there?" in page.text
 
 
 @servers

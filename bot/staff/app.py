@@ -330,6 +330,7 @@ def create_app(
         items = await db(transcripts.transcript, cid, 0, app.ctx.db_url)
         handoff = await db(handoffs.open_handoff_for, cid, app.ctx.db_url)
         notes = await db(transcripts.notes, cid, app.ctx.db_url)
+        sms = await db(_sms_status, cid, app.ctx.db_url) if conv["channel"] == "twilio" else None
         await db(
             audit.record, request.ctx.user.username, "view_transcript", ref, url=app.ctx.db_url
         )
@@ -342,6 +343,7 @@ def create_app(
             notes=notes,
             last_event=items[-1].event_id if items else 0,
             max_reply=MAX_REPLY,
+            sms=sms,
         )
 
     @app.get("/api/c/<ref>/events", name="conversation_events")
@@ -421,6 +423,14 @@ def create_app(
         await db(
             audit.record, me.username, "reply", ref, f"{len(text)} characters", url=app.ctx.db_url
         )
+        if conv["channel"] == "twilio":
+            status = await db(_sms_status, conv["conversation_id"], app.ctx.db_url)
+            if status["opted_out"]:
+                return back(
+                    f"/c/{ref}",
+                    err="Stored, but not texted: this number has opted out of SMS "
+                    "(STOP). Call the patient instead.",
+                )
         return back(f"/c/{ref}", msg="Sent.")
 
     @app.post("/c/<ref>/resolve", name="resolve")
@@ -681,6 +691,16 @@ def create_app(
             app_.add_task(background_loop())
 
     return app
+
+
+def _sms_status(phone: str, url: Optional[str] = None) -> dict:
+    """SMS opt-out state and undelivered texts of a number (for staff, never logged)."""
+    from bot import sms
+
+    return {
+        "opted_out": sms.is_opted_out(phone, url),
+        "undelivered": sms.deliveries(phone, ("failed", "suppressed"), 20, url),
+    }
 
 
 def _safe_next(value: Optional[str]) -> str:
