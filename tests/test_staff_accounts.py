@@ -97,3 +97,9 @@ def test_audit_entries_never_hold_contact_details(db_url, text, expected):
     audit.record("kim", "note", text, text, url=db_url)
     entry = audit.entries(1, url=db_url)[0]
     assert entry["target"] == expected[:255] and entry["detail"] == expected
+
+
+def test_display_names_are_unique_because_claims_are_signed_with_them(db_url):
+    add_user("kim", "correct horse battery", "Kim (RN)", url=db_url)
+    with pytest.raises(AccountError, match="already used"):
+        add_user("kim2", "correct horse battery", "kim (rn)", url=db_url)

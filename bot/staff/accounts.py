@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,14 @@ def add_user(
     display_name = (display_name or "").strip() or username
     try:
         with session_scope(url) as session:
+            # Claims and replies are signed with the display name, so it must be unique.
+            taken = (
+                session.query(StaffUser)
+                .filter(sa.func.lower(StaffUser.display_name) == display_name.lower()[:255])
+                .first()
+            )
+            if taken is not None:
+                raise AccountError(f"the name {display_name!r} is already used by another account")
             user = StaffUser(
                 username=username,
                 display_name=display_name[:255],
