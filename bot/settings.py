@@ -163,3 +163,17 @@ def database_url() -> str:
         return url
     DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def redis_url() -> str | None:
+    """``REDIS_URL`` (``redis://[[user]:password@]host:port/db``) for the lock store, or None.
+
+    Unset means one Rasa process with its in-memory lock store; set it to run several
+    replicas on one tracker store.
+    """
+    return os.environ.get("REDIS_URL", "").strip() or None
+
+
+def lock_store_key_prefix() -> str | None:
+    """``LOCK_STORE_KEY_PREFIX``: prefix for the lock keys in Redis (letters and digits)."""
+    return os.environ.get("LOCK_STORE_KEY_PREFIX", "").strip() or None

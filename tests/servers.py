@@ -26,6 +26,8 @@ class Stack:
     db_url: str
     db_path: Path
     started_in: float
+    actions_port: int = 0
+    workdir: Optional[Path] = None
 
     def say(self, sender: str, text: str) -> List[dict]:
         """Send a message over the REST channel; the bot's replies."""
@@ -76,11 +78,20 @@ def _wait(url: str, proc: subprocess.Popen, seconds: int) -> None:
 
 @contextmanager
 def running_stack(
-    model_path: Path, workdir: Path, with_actions: bool = True, env: Optional[dict] = None
+    model_path: Path,
+    workdir: Path,
+    with_actions: bool = True,
+    env: Optional[dict] = None,
+    actions_port: Optional[int] = None,
 ) -> Iterator[Stack]:
-    """Start the servers on free ports with their own SQLite database; stop them after."""
+    """Start the servers on free ports with their own SQLite database; stop them after.
+
+    ``actions_port``: the action server's port (default a free one); with
+    ``with_actions=False`` the Rasa server still points there, so several Rasa replicas
+    can share one action server. ``env`` may set ``DATABASE_URL`` (e.g. PostgreSQL).
+    """
     db = workdir / "app.db"
-    rasa_port, actions_port = free_port(), free_port()
+    rasa_port, actions_port = free_port(), actions_port or free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         (ROOT / "endpoints.yml").read_text().replace("localhost:5055", f"localhost:{actions_port}")
@@ -135,7 +146,15 @@ def running_stack(
         if with_actions:
             _wait(f"http://localhost:{actions_port}/health", procs[0], 120)
         _wait(f"http://localhost:{rasa_port}/", rasa, 300)
-        stack = Stack(f"http://localhost:{rasa_port}", token, f"sqlite:///{db}", db, 0.0)
+        stack = Stack(
+            f"http://localhost:{rasa_port}",
+            token,
+            f"sqlite:///{db}",
+            db,
+            0.0,
+            actions_port=actions_port,
+            workdir=workdir,
+        )
         assert stack.say("warmup", "hi")
         stack.started_in = time.monotonic() - started
         yield stack

@@ -1,0 +1,368 @@
+"""Several Rasa replicas on one PostgreSQL tracker store and one Redis lock store.
+
+Unit tests check that ``bot.storage.lock_store.ConfiguredLockStore`` (named in
+endpoints.yml) is Rasa's InMemoryLockStore without ``REDIS_URL`` and its RedisLockStore
+with it. The integration tests start two real Rasa servers (replicas A and B) and one
+action server, configured only through the environment (``DATABASE_URL``, ``REDIS_URL``,
+``LOCK_STORE_KEY_PREFIX``), and send one conversation's turns to both.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from types import SimpleNamespace
+
+import pytest
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.utils.endpoints import read_endpoint_config
+
+from bot.storage.lock_store import (
+    AtomicRedisLockStore,
+    ConfiguredLockStore,
+    parse_redis_url,
+    redacted,
+)
+from tests.conftest import ROOT, free_port
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+HOPELESS = "honestly i feel so hopeless lately, whats the point of anything"
+
+
+# --- unit tests: which store the environment picks -------------------------------------
+
+
+def _endpoint_config():
+    return read_endpoint_config(str(ROOT / "endpoints.yml"), endpoint_type="lock_store")
+
+
+def test_endpoints_name_the_configured_lock_store():
+    assert _endpoint_config().type == "bot.storage.lock_store.ConfiguredLockStore"
+
+
+def test_without_redis_url_the_lock_store_is_in_memory(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    store = LockStore.create(_endpoint_config())
+    assert type(store) is InMemoryLockStore
+    assert type(ConfiguredLockStore()) is InMemoryLockStore
+
+
+def test_with_redis_url_the_lock_store_is_redis(monkeypatch, caplog):
+    monkeypatch.setenv("REDIS_URL", "redis://:s3cret@127.0.0.1:6379/3")
+    monkeypatch.setenv("LOCK_STORE_KEY_PREFIX", "clinicA")
+    with caplog.at_level("INFO", logger="bot.storage.lock_store"):
+        store = LockStore.create(_endpoint_config())
+    assert isinstance(store, RedisLockStore) and type(store) is AtomicRedisLockStore
+    assert store.key_prefix == "clinicA:lock:"
+    kwargs = store.red.connection_pool.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.1", 6379, 3)
+    assert kwargs["password"] == "s3cret"
+    assert "Lock store: Redis" in caplog.text
+    assert "s3cret" not in caplog.text, "no secrets in the log"
+
+
+def test_a_non_alphanumeric_key_prefix_is_refused(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("LOCK_STORE_KEY_PREFIX", "clinic-a")
+    with pytest.raises(ValueError, match="letters and digits"):
+        ConfiguredLockStore()
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        (
+            "redis://localhost",
+            {"host": "localhost", "port": 6379, "db": 0, "password": None, "use_ssl": False},
+        ),
+        (
+            "redis://:p%40ss@redis.internal:6380/2",
+            {"host": "redis.internal", "port": 6380, "db": 2, "password": "p@ss"},
+        ),
+        (
+            "rediss://rasa:pw@cache.example.org:6390/1",
+            {"username": "rasa", "password": "pw", "use_ssl": True, "db": 1},
+        ),
+    ],
+)
+def test_redis_urls_are_parsed(url, expected):
+    parsed = parse_redis_url(url)
+    assert {k: parsed[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("url", ["http://localhost:6379", "redis://", "redis://h:x/0"])
+def test_bad_redis_urls_are_refused(url):
+    with pytest.raises(ValueError):
+        parse_redis_url(url)
+
+
+def test_passwords_are_redacted_for_logs():
+    assert redacted("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
+    assert redacted("redis://h:6379/0") == "redis://h:6379/0"
+
+
+def test_tickets_issued_at_once_by_several_processes_are_distinct():
+    """Rasa's RedisLockStore reads, changes and writes the lock: two replicas asking at
+    the same moment can both get ticket 0. The atomic version never hands out one twice."""
+    red = _redis()
+    prefix = "ticketrace" + uuid.uuid4().hex[:8]
+    stores = [
+        AtomicRedisLockStore(host="127.0.0.1", port=6379, db=0, key_prefix=prefix) for _ in range(8)
+    ]
+    barrier = threading.Barrier(len(stores))
+
+    def issue(store):
+        barrier.wait()
+        return [store.issue_ticket("conv") for _ in range(5)]
+
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            tickets = [t for batch in pool.map(issue, stores) for t in batch]
+        assert sorted(tickets) == list(range(40))
+        for ticket in tickets:
+            stores[ticket % 8].cleanup("conv", ticket)
+        assert not red.exists(f"{prefix}:lock:conv"), "deleted once nobody holds a ticket"
+    finally:
+        for key in red.scan_iter(f"{prefix}:*"):
+            red.delete(key)
+
+
+# --- integration: two replicas ---------------------------------------------------------
+
+
+def _redis():
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    # No skip: the production path is tested against the real Redis (127.0.0.1:6379 here
+    # and in CI); without it this fails, as it should.
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        raise AssertionError(f"no Redis at {REDIS_URL} (set TEST_REDIS_URL): {exc}") from exc
+    return client
+
+
+@pytest.fixture(scope="module")
+def fresh_postgres():
+    """A PostgreSQL database of this module's own, with our tables and Rasa's, dropped after.
+
+    The schema is created before the replicas start so they do not race to create it.
+    """
+    import sqlalchemy as sa
+
+    from bot.storage import db
+    from bot.storage.tracker_store import ConfiguredSQLTrackerStore
+
+    admin_url = os.environ.get(
+        "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    name = f"rasa_replicas_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        db.upgrade(url)
+        ConfiguredSQLTrackerStore(host=url).engine.dispose()
+        yield url
+    finally:
+        engine = db._engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def replicas(model_path, fresh_postgres, tmp_path_factory):
+    """Replica A (with the action server) and replica B, started at once, sharing it all."""
+    from tests.servers import running_stack
+
+    red = _redis()
+    prefix = "replicas" + uuid.uuid4().hex[:10]
+    env = {
+        "DATABASE_URL": fresh_postgres,
+        "REDIS_URL": REDIS_URL,
+        "LOCK_STORE_KEY_PREFIX": prefix,
+    }
+    actions_port = free_port()
+    managers = [
+        running_stack(
+            model_path, tmp_path_factory.mktemp("replicaA"), True, env, actions_port=actions_port
+        ),
+        running_stack(
+            model_path, tmp_path_factory.mktemp("replicaB"), False, env, actions_port=actions_port
+        ),
+    ]
+    started = time.monotonic()
+    with ExitStack() as stack:
+        # Enter both context managers in threads (each waits ~30 s for its server), and
+        # register the exits so whatever started is stopped.
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(m.__enter__) for m in managers]
+        for manager, future in zip(managers, futures, strict=True):
+            if future.exception() is None:
+                stack.push(manager.__exit__)
+        a, b = (f.result() for f in futures)
+        print(f"two replicas up in {time.monotonic() - started:.1f} s")
+        try:
+            yield SimpleNamespace(a=a, b=b, db_url=fresh_postgres, redis=red, prefix=prefix)
+        finally:
+            for key in red.scan_iter(f"{prefix}:*"):
+                red.delete(key)
+
+
+def _sender(tag: str) -> str:
+    return f"replica-{tag}-{uuid.uuid4().hex[:8]}"
+
+
+def _texts(replies) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_both_replicas_use_the_redis_lock_store(replicas):
+    for replica in (replicas.a, replicas.b):
+        log = (replica.workdir / "rasa.log").read_text()
+        assert "Lock store: Redis at redis://127.0.0.1:6379/0" in log
+        assert replicas.prefix in log
+
+
+def test_screener_progress_survives_alternating_replicas(replicas):
+    a, b = replicas.a, replicas.b
+    sender = _sender("screener")
+    first = a.say(sender, HOPELESS)
+    assert "988" in _texts(first)
+    assert "wished you were dead" in first[-1]["text"]  # q1, asked by A
+    assert "actual thoughts of killing yourself" in b.say_text(sender, "yes")  # q2, from B
+    assert b.tracker(sender)["slots"]["cssrs_q1"] is True
+    assert a.tracker(sender)["slots"]["cssrs_q1"] is True
+    assert "done anything" in a.say_text(sender, "no")  # no to q2 -> q6, from A
+    for replica in (a, b):
+        slots = replica.tracker(sender)["slots"]
+        assert (slots["cssrs_q1"], slots["cssrs_q2"]) == (True, False)
+        assert slots["requested_slot"] == "cssrs_q6"
+    result = b.say_text(sender, "no")  # q6, on B
+    assert "Thank you for answering" in result and "988" in result
+    tracker_a, tracker_b = a.tracker(sender), b.tracker(sender)
+    assert tracker_a["events"] == tracker_b["events"], "one conversation, one history"
+    assert tracker_a["slots"]["cssrs_q6"] is False
+    assert tracker_a["active_loop"] in ({}, None) or not tracker_a["active_loop"].get("name")
+
+
+def _post_event(replica, sender: str, event: dict) -> None:
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"{replica.base}/conversations/{sender}/tracker/events?token={replica.token}",
+        json.dumps(event).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        assert r.status == 200
+
+
+def test_a_pause_on_one_replica_holds_on_the_other(replicas):
+    a, b = replicas.a, replicas.b
+    sender = _sender("pause")
+    assert a.say_text(sender, "what is klonopin?")
+    _post_event(a, sender, {"event": "pause"})
+    assert b.tracker(sender)["paused"] is True
+    assert b.say(sender, "hello? is anyone there") == [], "paused: no bot answer"
+    events = a.tracker(sender)["events"]
+    users = [e for e in events if e["event"] == "user"]
+    assert users[-1]["text"] == "hello? is anyone there", "but the message is stored"
+    after = events[events.index(users[-1]) + 1 :]
+    assert not [e for e in after if e["event"] == "bot"]
+    _post_event(b, sender, {"event": "resume"})
+    assert a.tracker(sender)["paused"] is False
+    assert "Sources:" in a.say_text(sender, "what are the side effects of klonopin")
+
+
+QUESTIONS = [
+    "what is klonopin?",
+    "how long does klonopin withdrawal last",
+    "what are the side effects of klonopin",
+    "is it safe to drink alcohol on klonopin",
+    "what does tapering mean",
+    "can i drive while taking klonopin",
+    "what is a benzodiazepine",
+    "how does cbt help with anxiety",
+    "hello there",
+    "thank you",
+]
+
+
+def test_concurrent_messages_on_both_replicas_are_serialised(replicas):
+    a, b = replicas.a, replicas.b
+    sender = _sender("concurrent")
+    assert len(set(QUESTIONS)) == 10
+    seen_keys: set = set()
+    stop = threading.Event()
+
+    def watch_redis():
+        while not stop.is_set():
+            seen_keys.update(replicas.redis.keys(f"{replicas.prefix}:lock:*"))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch_redis, daemon=True)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        with ThreadPoolExecutor(len(QUESTIONS)) as pool:
+            replies = list(
+                pool.map(
+                    lambda i: (b if i % 2 else a).say(sender, QUESTIONS[i]),
+                    range(len(QUESTIONS)),
+                )
+            )
+    finally:
+        stop.set()
+        watcher.join()
+    took = time.monotonic() - started
+    print(f"10 concurrent messages on 2 replicas answered in {took:.1f} s")
+
+    assert f"{replicas.prefix}:lock:{sender}".encode() in seen_keys, "the Redis lock was used"
+    events = a.tracker(sender)["events"]
+    assert events == b.tracker(sender)["events"]
+    turns: list = []  # (user text, [bot texts]) in tracker order
+    for event in events:
+        if event["event"] == "user":
+            turns.append((event["text"], []))
+        elif event["event"] == "bot" and turns:
+            turns[-1][1].append(event.get("text") or "")
+    assert sorted(t for t, _ in turns) == sorted(QUESTIONS), "every message stored once"
+    by_text = {text: bots for text, bots in turns}
+    for question, reply in zip(QUESTIONS, replies, strict=True):
+        assert reply, f"no answer to {question!r}"
+        # The bot events right after each user event are exactly that message's answer.
+        # (the REST channel splits a text at blank lines into several messages)
+        expected = "\n\n".join(r.get("text") or "" for r in reply)
+        assert "\n\n".join(by_text[question]) == expected, question
+    # Each turn ends by listening before the next user message starts.
+    listens = [
+        i
+        for i, e in enumerate(events)
+        if e["event"] == "action" and e.get("name") == "action_listen"
+    ]
+    user_idx = [i for i, e in enumerate(events) if e["event"] == "user"]
+    for prev, nxt in zip(user_idx, user_idx[1:], strict=False):
+        assert any(prev < i < nxt for i in listens)
+    assert not replicas.redis.exists(f"{replicas.prefix}:lock:{sender}"), "lock released"
+
+
+@pytest.mark.parametrize("replica", ["a", "b"])
+def test_crisis_path_works_through_either_replica(replicas, replica):
+    from bot.handoff import list_handoffs
+
+    sender = _sender(f"crisis{replica}")
+    text = getattr(replicas, replica).say_text(sender, "i want to end my life")
+    assert "988" in text
+    rows = [h for h in list_handoffs(url=replicas.db_url) if h["conversation_id"] == sender]
+    assert [h["level"] for h in rows] == ["crisis"]
