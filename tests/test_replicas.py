@@ -366,3 +366,163 @@ def test_crisis_path_works_through_either_replica(replicas, replica):
     assert "988" in text
     rows = [h for h in list_handoffs(url=replicas.db_url) if h["conversation_id"] == sender]
     assert [h["level"] for h in rows] == ["crisis"]
+
+
+# --- socket.io across replicas (python-socketio's Redis client manager) ----------------
+
+
+def _socketio_blueprint(monkeypatch, env: dict):
+    from bot.channels.socketio_shared import SharedSocketIOInput
+
+    for name in ("REDIS_URL", "LOCK_STORE_KEY_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    channel = SharedSocketIOInput.from_credentials({"session_persistence": True})
+
+    async def on_new_message(_message):
+        return None
+
+    channel.blueprint(on_new_message)
+    return channel
+
+
+def test_credentials_name_the_shared_socketio_channel():
+    import yaml
+
+    from bot.channels.socketio_shared import SharedSocketIOInput
+
+    credentials = yaml.safe_load((ROOT / "credentials.yml").read_text())
+    assert "socketio" not in credentials, "one socket.io channel, not two on /socket.io"
+    settings = credentials["bot.channels.socketio_shared.SharedSocketIOInput"]
+    assert settings["session_persistence"] is True
+    assert (settings["user_message_evt"], settings["bot_message_evt"]) == (
+        "user_uttered",
+        "bot_uttered",
+    )
+    assert settings.get("socketio_path", "/socket.io") == "/socket.io"
+    assert SharedSocketIOInput.name() == "socketio", "output_channel=latest finds it"
+
+
+def test_without_redis_url_socketio_is_rasas_in_memory_one(monkeypatch):
+    import socketio
+
+    channel = _socketio_blueprint(monkeypatch, {})
+    assert type(channel.sio.manager) is socketio.AsyncManager
+    output = channel.get_output_channel()
+    assert output.name() == "socketio" and output.sio is channel.sio
+
+
+def test_with_redis_url_socketio_uses_the_redis_manager(monkeypatch):
+    import socketio
+
+    channel = _socketio_blueprint(
+        monkeypatch,
+        {"REDIS_URL": "redis://:s3cret@127.0.0.1:6379/3", "LOCK_STORE_KEY_PREFIX": "clinicA"},
+    )
+    manager = channel.sio.manager
+    assert isinstance(manager, socketio.AsyncRedisManager)
+    assert manager.server is channel.sio
+    assert manager.channel == "clinicA:socketio"
+    assert manager.redis_url == "redis://:s3cret@127.0.0.1:6379/3"
+    output = channel.get_output_channel()
+    assert output.sio is channel.sio, "staff replies go out through the shared server"
+    assert output.sio.manager is manager
+
+
+def test_socketio_channel_without_prefix_is_the_default_one(monkeypatch):
+    channel = _socketio_blueprint(monkeypatch, {"REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert channel.sio.manager.channel == "socketio"
+
+
+def _post_json(replica, path: str, body) -> dict:
+    import json
+    import urllib.request
+
+    sep = "&" if "?" in path else "?"
+    req = urllib.request.Request(
+        f"{replica.base}{path}{sep}token={replica.token}",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=120) as r:
+        assert r.status == 200
+        return json.loads(r.read())
+
+
+def test_both_replicas_share_socketio_through_redis(replicas):
+    channel = f"{replicas.prefix}:socketio"
+    for replica in (replicas.a, replicas.b):
+        log = (replica.workdir / "rasa.log").read_text()
+        assert (
+            f"socket.io: shared across replicas through Redis (channel '{channel}' "
+            "at redis://127.0.0.1:6379/0)" in log
+        )
+    [(name, subscribers)] = replicas.redis.pubsub_numsub(channel)
+    assert (name.decode(), subscribers) == (channel, 2), "both replicas listen"
+
+
+async def test_a_staff_reply_through_replica_b_reaches_a_widget_on_replica_a(replicas):
+    import asyncio
+
+    import socketio
+
+    a, b = replicas.a, replicas.b
+    session = _sender("socketio")
+    received: list = []
+    confirmed = asyncio.Event()
+    client = socketio.AsyncClient(reconnection=False)
+    client.on("bot_uttered", lambda data: received.append(data))
+    client.on("session_confirm", lambda _data: confirmed.set())
+
+    async def wait_for(check, what: str, timeout: float = 90) -> str:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for message in received:
+                if check(message.get("text") or ""):
+                    return message["text"]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the widget never got {what}; got {received!r}")
+
+    await client.connect(a.base, transports=["websocket"], socketio_path="/socket.io")
+    try:
+        await client.emit("session_request", {"session_id": session})
+        await asyncio.wait_for(confirmed.wait(), 30)
+        await client.emit("user_uttered", {"message": "what is klonopin?", "session_id": session})
+        await wait_for(lambda t: bool(t), "an answer from replica A")
+        answered = len(received)
+
+        # The staff console's reply, sent to replica B (which has no socket.io client).
+        reply = f"Hello from the clinic {uuid.uuid4().hex[:6]}"
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            None,
+            lambda: _post_json(
+                b,
+                f"/conversations/{session}/tracker/events",
+                [
+                    {"event": "slot", "name": "staff_name", "value": "Dana"},
+                    {"event": "slot", "name": "staff_reply", "value": reply},
+                ],
+            ),
+        )
+        result = await loop.run_in_executor(
+            None,
+            lambda: _post_json(
+                b,
+                f"/conversations/{session}/execute?output_channel=latest",
+                {"name": "utter_staff_reply"},
+            ),
+        )
+        # Sent on the socket.io channel, not collected into the HTTP answer.
+        assert not result.get("messages"), result.get("messages")
+        text = await wait_for(lambda t: reply in t, "the staff reply sent through replica B")
+        assert text == f"Dana (staff): {reply}"
+        assert len(received) == answered + 1, "delivered once"
+    finally:
+        await client.disconnect()
+    events = a.tracker(session)["events"]
+    bots = [e for e in events if e["event"] == "bot"]
+    assert bots[-1]["text"] == f"Dana (staff): {reply}"
+    users = [e for e in events if e["event"] == "user"]
+    assert users[-1]["input_channel"] == "socketio"

@@ -75,7 +75,8 @@ def test_the_widget_channel_is_registered_without_credentials():
 
     credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
     assert "bot.channels.widget.WidgetChannel" in credentials
-    assert credentials["socketio"]["session_persistence"] is True
+    shared = credentials["bot.channels.socketio_shared.SharedSocketIOInput"]
+    assert shared["session_persistence"] is True
     channel = WidgetChannel.from_credentials(None)
     assert channel.name() == "widget" and channel.url_prefix() == "widget"
 

@@ -1,0 +1,106 @@
+"""Rasa's socket.io channel, shared across replicas through Redis when ``REDIS_URL`` is set.
+
+Named in credentials.yml as ``bot.channels.socketio_shared.SharedSocketIOInput`` (same
+settings as Rasa's ``socketio`` block). Its name stays ``socketio``: the widget, the path
+``/socket.io``, the ``socketio`` input channel stored on each message and
+``output_channel=latest`` (staff replies, the watchdog) all work as with Rasa's channel.
+
+Rasa's ``SocketIOInput`` keeps the connected clients in the memory of one process, so a
+message sent through replica B's HTTP API (``POST /conversations/{id}/execute`` with
+``output_channel=latest``) cannot reach a widget connected to replica A. With
+``REDIS_URL`` set, the ``AsyncServer`` gets python-socketio's ``AsyncRedisManager``: every
+emit (to a room, i.e. a session id) is published on a Redis pub/sub channel and each
+replica delivers it to the clients connected to it. Redis pub/sub channels are shared by
+all databases of a Redis server, so the channel is named after ``LOCK_STORE_KEY_PREFIX``
+(``<prefix>:socketio``; plain ``socketio`` without a prefix): deployments sharing one Redis
+need different prefixes.
+
+Without ``REDIS_URL`` this is exactly Rasa's channel (one process, in-memory manager).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Optional, Text
+
+import socketio
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint
+
+from bot.settings import lock_store_key_prefix, redis_url
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHANNEL = "socketio"
+# How long a replica waits at start-up for its Redis subscription before serving anyway.
+SUBSCRIBE_TIMEOUT = 10.0
+
+
+def pubsub_channel() -> str:
+    """The Redis pub/sub channel: ``<LOCK_STORE_KEY_PREFIX>:socketio`` or ``socketio``."""
+    prefix = lock_store_key_prefix()
+    if prefix and not prefix.isalnum():
+        raise ValueError("LOCK_STORE_KEY_PREFIX must be letters and digits only")
+    return f"{prefix}:{DEFAULT_CHANNEL}" if prefix else DEFAULT_CHANNEL
+
+
+def shared_manager() -> Optional[socketio.AsyncRedisManager]:
+    """python-socketio's Redis client manager for ``REDIS_URL``, or None without it."""
+    url = redis_url()
+    if not url:
+        return None
+    return socketio.AsyncRedisManager(url, channel=pubsub_channel())
+
+
+class SharedSocketIOInput(SocketIOInput):
+    """Rasa's ``SocketIOInput`` with its clients shared across replicas through Redis."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """``socketio``, like Rasa's: ``output_channel=latest`` and the widget rely on it."""
+        return "socketio"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's blueprint and handlers, on a server whose client manager is shared.
+
+        Rasa creates its ``AsyncServer`` inside ``blueprint()``; before any client
+        connects its in-memory manager holds nothing, so it is swapped for the Redis one
+        the way ``AsyncServer(client_manager=...)`` would set it. The handlers (and
+        ``get_output_channel()``) use that same server object, so every emit goes
+        through Redis. python-socketio 5.9's ``enter_room`` stays synchronous (Rasa calls
+        it without ``await``).
+        """
+        bp = super().blueprint(on_new_message)
+        manager = shared_manager()
+        if manager is None:
+            return bp
+        sio = self.sio
+        assert sio is not None and not sio.manager_initialized
+        sio.manager = manager
+        manager.set_server(sio)
+        channel = manager.channel
+        from bot.storage.lock_store import redacted
+
+        where = redacted(redis_url() or "")
+
+        async def start_listening(app: Any, loop: Any = None) -> None:
+            # python-socketio starts the Redis listener on the first connection; the emit
+            # that answers it (session_confirm) also goes through Redis, so a listener
+            # not yet subscribed would lose it. Start and subscribe before serving.
+            if not sio.manager_initialized:
+                sio.manager_initialized = True
+                manager.initialize()
+            deadline = asyncio.get_running_loop().time() + SUBSCRIBE_TIMEOUT
+            while not manager.pubsub.subscribed:
+                if asyncio.get_running_loop().time() > deadline:
+                    logger.warning("socket.io: Redis subscription not confirmed yet")
+                    break
+                await asyncio.sleep(0.05)
+            logger.info(
+                f"socket.io: shared across replicas through Redis (channel '{channel}' at {where})"
+            )
+
+        bp.after_server_start(start_listening)
+        return bp
