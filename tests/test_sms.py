@@ -612,3 +612,70 @@ def test_phone_numbers_never_in_the_logs(sms_stack):
             assert number not in content, f"{number} in {name}"
             assert number.lstrip("+") not in content, f"{number} in {name}"
             assert number[-10:] not in content, f"{number} in {name}"
+
+
+# --- hostile input (see also tests/test_hostile_input.py) ---------------------------------
+
+
+@servers
+def test_an_over_long_sms_is_stored_and_answered_with_the_reason(sms_stack):
+    number = new_number()
+    replies = text(sms_stack, number, "what is klonopin? " * 400)
+    assert len(replies) == 1 and "too long" in replies[0] and "988" in replies[0]
+    [row] = sms.inbound_messages(phone=number, url=sms_stack.stack.db_url)
+    assert row["status"] == "ignored" and row["error"] == "refused: message_too_long"
+    assert len(row["body"]) == len("what is klonopin? " * 400), "stored as received"
+    assert stored_events(sms_stack.stack.db_url, number) == 0
+
+
+@servers
+def test_fuzzed_signed_sms_webhooks(sms_stack):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.test_hostile_input import hostile_text, record
+
+    sids: list = []
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        body=hostile_text,
+        sender=st.sampled_from(["", "x" * 300, "+1555\x000100", "not a number"])
+        | st.builds(new_number),
+        extra=st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=50), max_size=3),
+    )
+    def case(body, sender, extra):
+        sid = "SM" + uuid.uuid4().hex
+        params = {**extra, "MessageSid": sid, "From": sender, "To": OUR_NUMBER, "Body": body}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(
+            PUBLIC_URL + WEBHOOK_PATH, params
+        )
+        answer = requests.post(
+            sms_stack.stack.base + WEBHOOK_PATH,
+            data=params,
+            headers={"X-Twilio-Signature": signature},
+            timeout=30,
+        )
+        record("sms webhook (fuzzed)", answer.status_code)
+        assert answer.status_code in (200, 400), answer.text[:300]
+        if answer.status_code == 200:
+            assert "<Response>" in answer.text
+            sids.append(sid)
+        else:
+            assert not sender, "only a missing From is a 400"
+
+    case()
+    assert sids, "some fuzzed messages were accepted"
+    rows = [wait_handled(sms_stack, sid, timeout=300) for sid in sids]
+    statuses = {r["status"] for r in rows}
+    assert "received" not in statuses and "failed" not in statuses, statuses
+    assert requests.get(sms_stack.stack.base + "/webhooks/twilio/", timeout=10).json() == {
+        "status": "ok"
+    }
+    number = new_number()
+    assert any("Klonopin" in r for r in text(sms_stack, number, "what is klonopin?"))

@@ -15,20 +15,30 @@ all databases of a Redis server, so the channel is named after ``LOCK_STORE_KEY_
 (``<prefix>:socketio``; plain ``socketio`` without a prefix): deployments sharing one Redis
 need different prefixes.
 
-Without ``REDIS_URL`` this is exactly Rasa's channel (one process, in-memory manager).
+Without ``REDIS_URL`` this is Rasa's channel (one process, in-memory manager).
+
+Either way, incoming events are checked before Rasa sees them (``bot.limits``): a
+``session_request`` whose ``session_id`` is not a usable id gets a fresh one; a
+``user_uttered`` that is not an object, has no valid session id, or is refused by the
+gate (empty, too long, too fast) is answered on that socket with the reason and the crisis
+line; a message that cannot be processed (database down) is answered with the crisis
+resources when the safety screen fires, or a clear "unavailable" otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 from typing import Any, Awaitable, Callable, Optional, Text
 
 import socketio
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot.limits import Gate, Refused, apply_request_limit, check_sender, crisis_footer
 from bot.settings import lock_store_key_prefix, redis_url
 
 logger = logging.getLogger(__name__)
@@ -73,6 +83,7 @@ class SharedSocketIOInput(SocketIOInput):
         it without ``await``).
         """
         bp = super().blueprint(on_new_message)
+        self._guard(bp, on_new_message)
         manager = shared_manager()
         if manager is None:
             return bp
@@ -104,3 +115,69 @@ class SharedSocketIOInput(SocketIOInput):
 
         bp.after_server_start(start_listening)
         return bp
+
+    def _guard(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]):
+        """Replace Rasa's session_request and user_uttered handlers with checked ones."""
+        sio = self.sio
+        assert sio is not None
+        gate = Gate.from_env()
+        namespace = self.namespace
+
+        @bp.listener("before_server_start")
+        async def limit_bodies(app: Any, _loop: Any) -> None:
+            apply_request_limit(app, gate.limits)
+
+        async def tell(sid: Text, text: str) -> None:
+            await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=namespace)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: Text, data: Any) -> None:
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            try:
+                check_sender(session_id, gate.limits)
+            except Refused:
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                sio.enter_room(sid, session_id, namespace=namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: Text, data: Any) -> None:
+            if not isinstance(data, dict):
+                await tell(sid, f"Sorry, I could not read that message. {crisis_footer()}")
+                return
+            sender = data.get("session_id") if self.session_persistence else sid
+            try:
+                text = gate.admit(self.name(), sender, data.get("message"))
+            except Refused as exc:
+                await tell(sid, exc.message)
+                return
+            metadata: Any = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            if not isinstance(metadata, dict):
+                metadata = {}
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            message = UserMessage(
+                text, output, sender, input_channel=self.name(), metadata=metadata
+            )
+            try:
+                await on_new_message(message)
+            except Exception as exc:
+                from bot.channels.rest import urgent_fallback
+                from bot.handoff import redact
+
+                logger.error(
+                    "socket.io message from %s could not be processed: %s",
+                    redact(sender),
+                    type(exc).__name__,
+                )
+                await tell(
+                    sid,
+                    urgent_fallback(text)
+                    or "Sorry, the assistant is unavailable right now. Please try again. "
+                    + crisis_footer(),
+                )

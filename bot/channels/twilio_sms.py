@@ -49,6 +49,7 @@ from sanic.response import HTTPResponse
 
 from bot import sms
 from bot.handoff import redact
+from bot.limits import Gate, Refused
 
 logger = logging.getLogger(__name__)
 # The twilio library logs every API request at INFO; nothing there is for our logs.
@@ -212,6 +213,7 @@ class TwilioSMSInput(InputChannel):
         self.public_url = (public_url or "").rstrip("/") or None
         self.api_url = (api_url or "").rstrip("/") or None
         self.db_url = db_url
+        self.gate = Gate.from_env()
         self._client: Any = None
         self._tasks: Set[asyncio.Task] = set()
         given = {
@@ -358,6 +360,15 @@ class TwilioSMSInput(InputChannel):
             if not body.strip():
                 await out.deliver(sender, sms.media_only_text())
                 await self._mark(row_id, "ignored", "no text (media only)")
+                return
+            try:
+                body = self.gate.admit(self.name(), sender, body)
+            except Refused as exc:
+                # Stored already (sms_inbound); answered once per window, never looped.
+                logger.info("SMS from %s refused: %s", ref, exc.code)
+                if exc.status in (413, 429) and exc.first:
+                    await out.deliver(sender, exc.message)
+                await self._mark(row_id, "ignored", f"refused: {exc.code}")
                 return
             text = await self._db(sms.take_choice, sender, body)
             await on_new_message(

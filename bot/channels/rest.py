@@ -1,0 +1,141 @@
+"""Rasa's REST channel with input checks and limits (``bot.limits``).
+
+Named in credentials.yml as ``bot.channels.rest.LimitedRestInput``; its name stays
+``rest`` (``POST /webhooks/rest/webhook``, ``input_channel`` "rest" on each message).
+Differences from Rasa's ``RestInput``:
+
+- the body must be a JSON object with a string ``sender`` and a string ``message``
+  (400 otherwise, with a JSON ``{"error", "message"}`` body, never a 500);
+- :class:`bot.limits.Gate` checks sender, length and rate (400/413/429); every refusal
+  names the crisis line;
+- ``input_channel`` comes from the channel, not from the client: a REST client could
+  otherwise claim to be "twilio" and have staff replies texted to any number;
+- when the message cannot be processed (database or lock store down), the answer is
+  503 with the reason, and the crisis resources when the safety screen fires on the
+  message, instead of Rasa's 200 with an empty list;
+- ``?stream=true`` is answered like a normal request (one JSON list).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.limits import Gate, Refused, apply_request_limit, crisis_footer
+
+logger = logging.getLogger(__name__)
+
+
+def refusal(exc: Refused) -> HTTPResponse:
+    """The JSON answer for a refused request (with Retry-After for 429)."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return response.json(exc.to_dict(), status=exc.status, headers=headers)
+
+
+def urgent_fallback(text: str) -> Optional[str]:
+    """The crisis wording for ``text`` if the safety screen fires on it, else None."""
+    try:
+        from bot.crisis import crisis_message, variant_for
+        from bot.safety import assess
+
+        found = assess(text)
+        if found.level.value not in ("crisis", "emergency"):
+            return None
+        return crisis_message(variant_for(found.level.value, list(found.categories)))
+    except Exception:  # the fallback must not fail the fallback
+        logger.exception("crisis fallback failed")
+        return None
+
+
+def unavailable(text: str) -> HTTPResponse:
+    """503 when the assistant could not process a message; crisis resources if urgent."""
+    urgent = urgent_fallback(text)
+    body = {
+        "error": "unavailable",
+        "message": urgent
+        or f"Sorry, the assistant is unavailable right now. Please try again. {crisis_footer()}",
+        "urgent": bool(urgent),
+    }
+    return response.json(body, status=503, headers={"Retry-After": "5"})
+
+
+class LimitedRestInput(RestInput):
+    """Rasa's REST channel with input validation, limits and a clear failure answer."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """``rest``, like Rasa's."""
+        return "rest"
+
+    def __init__(self, gate: Gate | None = None) -> None:
+        self.gate = gate
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """``GET /webhooks/rest/`` and ``POST /webhooks/rest/webhook``."""
+        hook = Blueprint("custom_webhook_LimitedRestInput", __name__)
+        if self.gate is None:
+            self.gate = Gate.from_env()
+        gate = self.gate
+
+        @hook.listener("before_server_start")
+        async def limit_bodies(app: Any, _loop: Any) -> None:
+            apply_request_limit(app, gate.limits)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = request.json
+            except Exception:
+                body = None
+            if not isinstance(body, dict):
+                return refusal(
+                    Refused(
+                        400,
+                        "invalid_json",
+                        'The body must be a JSON object: {"sender": "...", "message": "..."}.',
+                    )
+                )
+            metadata = body.get("metadata")
+            if metadata is not None and not isinstance(metadata, dict):
+                return refusal(Refused(400, "invalid_metadata", "metadata must be an object."))
+            try:
+                text = gate.admit(self.name(), body.get("sender"), body.get("message"))
+            except Refused as exc:
+                return refusal(exc)
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                text, collector, body["sender"], input_channel=self.name(), metadata=metadata
+            )
+            try:
+                await on_new_message(message)
+            except asyncio.CancelledError:
+                logger.error("REST message from %s: cancelled", _ref(body["sender"]))
+                return unavailable(text)
+            except Exception as exc:
+                logger.error(
+                    "REST message from %s could not be processed: %s: %s",
+                    _ref(body["sender"]),
+                    type(exc).__name__,
+                    str(exc)[:300],
+                )
+                return unavailable(text)
+            return response.json(collector.messages)
+
+        return hook
+
+
+def _ref(sender: str) -> str:
+    from bot.handoff import redact
+
+    return redact(sender)
