@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install browser run shell train test lint eval-nlu eval-safety bench-safety bench-console clean
+.PHONY: help install browser run shell train test lint eval-nlu eval-safety bench-safety bench-console bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,10 @@ bench-safety: install ## Safety detector time per message (p50/p95/p99)
 
 bench-console: install ## Staff console search speed on 10,000 synthetic conversations (SQLite and PostgreSQL)
 	$(BIN)/python scripts/bench_console.py --postgres postgresql://postgres@127.0.0.1:5432/test
+
+# BENCH_ARGS: e.g. --quick, --skip-train-ours, --fresh, --replicas (see scripts/bench.py).
+bench: train ## Ours vs a stock `rasa init` bot over REST: latency, throughput, memory, training (results/bench/)
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean: ## Remove trained models and local data (keeps .venv)
 	rm -rf models var results
