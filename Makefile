@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install browser run shell train test lint eval-nlu eval-safety bench-safety bench-console bench clean
+.PHONY: help install browser nginx run run-prod shell train test lint eval-nlu eval-safety bench-safety bench-console bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,18 +39,29 @@ browser: ## Install Debian's chromium for the browser tests (apt-get, as root or
 	  $$SUDO apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium; }
 
+# The load balancer of `make run-prod` and tests/test_load_balancer.py: Debian's nginx, run
+# as our own process (never the system service).
+nginx: ## Install Debian's nginx for run-prod and the load balancer tests (apt-get, as root or with sudo)
+	@command -v nginx > /dev/null || test -x /usr/sbin/nginx || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends nginx; }
+
 train: install ## Train the model if config, domain or data changed since the last one
 	$(BIN)/python scripts/train_if_needed.py
 
 run: train ## Run the assistant (action server :5055, Rasa :5005, REST + socket.io + API) on SQLite
 	./scripts/run.sh
 
+run-prod: train nginx ## nginx :5005 in front of two Rasa replicas on PostgreSQL + Redis (README "Production")
+	./scripts/run_prod.sh
+
 shell: train ## Talk to the assistant in the terminal
 	@$(BIN)/rasa run actions --actions actions > /dev/null 2>&1 & pid=$$!; \
 	  trap "kill $$pid 2>/dev/null" EXIT; \
 	  $(BIN)/rasa shell --model models/assistant.tar.gz --endpoints endpoints.yml
 
-test: train browser ## Run the whole test suite (trains once if needed, then reuses the model)
+test: train browser nginx ## Run the whole test suite (trains once if needed, then reuses the model)
 	$(BIN)/python -m pytest
 
 lint: install ## Lint Python with ruff and validate the Rasa data

@@ -117,3 +117,178 @@ def console(stack, tmp_path_factory):
         yield SimpleNamespace(
             base=base, db_url=stack.db_url, stack=stack, users=users, log=workdir / "console.log"
         )
+
+
+# --- two Rasa replicas on PostgreSQL + Redis (tests/test_replicas.py, test_load_balancer.py)
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_client():
+    """A client of the test Redis (TEST_REDIS_URL, default 127.0.0.1:6379/0), pinged."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    # No skip: the production path is tested against the real Redis (127.0.0.1:6379 here
+    # and in CI); without it this fails, as it should.
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        raise AssertionError(f"no Redis at {REDIS_URL} (set TEST_REDIS_URL): {exc}") from exc
+    return client
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres():
+    """A PostgreSQL database for the replicas, with our tables and Rasa's, dropped after.
+
+    The schema is created before the replicas start so they do not race to create it.
+    """
+    import uuid
+
+    import sqlalchemy as sa
+
+    from bot.storage import db
+    from bot.storage.tracker_store import ConfiguredSQLTrackerStore
+
+    admin_url = os.environ.get(
+        "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    name = f"rasa_replicas_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        db.upgrade(url)
+        ConfiguredSQLTrackerStore(host=url).engine.dispose()
+        yield url
+    finally:
+        engine = db._engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def replicas(model_path, fresh_postgres, tmp_path_factory):
+    """Replica A (with the action server) and replica B, started at once, sharing it all.
+
+    One pair per session (starting Rasa is slow), shared by tests/test_replicas.py and
+    tests/test_load_balancer.py; both have the same HTTP API token (``token``).
+    """
+    import time
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
+    from types import SimpleNamespace
+
+    from tests.servers import running_stack
+
+    red = redis_client()
+    prefix = "replicas" + uuid.uuid4().hex[:10]
+    env = {
+        "DATABASE_URL": fresh_postgres,
+        "REDIS_URL": REDIS_URL,
+        "LOCK_STORE_KEY_PREFIX": prefix,
+    }
+    actions_port = free_port()
+    token = "test-token-" + uuid.uuid4().hex
+    managers = [
+        running_stack(
+            model_path,
+            tmp_path_factory.mktemp("replicaA"),
+            True,
+            env,
+            actions_port=actions_port,
+            token=token,
+        ),
+        running_stack(
+            model_path,
+            tmp_path_factory.mktemp("replicaB"),
+            False,
+            env,
+            actions_port=actions_port,
+            token=token,
+        ),
+    ]
+    started = time.monotonic()
+    with ExitStack() as stack:
+        # Enter both context managers in threads (each waits ~30 s for its server), and
+        # register the exits so whatever started is stopped.
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(m.__enter__) for m in managers]
+        for manager, future in zip(managers, futures, strict=True):
+            if future.exception() is None:
+                stack.push(manager.__exit__)
+        a, b = (f.result() for f in futures)
+        print(f"two replicas up in {time.monotonic() - started:.1f} s")
+        try:
+            yield SimpleNamespace(
+                a=a, b=b, db_url=fresh_postgres, redis=red, prefix=prefix, token=token
+            )
+        finally:
+            for key in red.scan_iter(f"{prefix}:*"):
+                red.delete(key)
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (``make nginx``); fails, never skips, when it is missing."""
+    import shutil
+
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
+    )
+    assert found, "nginx is not installed (make nginx): the load balancer is tested for real"
+    return found
+
+
+@pytest.fixture(scope="session")
+def load_balancer(replicas, tmp_path_factory):
+    """nginx with bot/deploy/nginx.py's conf on a free port, in front of replicas A and B.
+
+    ``stack`` talks to the load balancer like tests.servers.Stack talks to one server;
+    ``upstreams`` maps "a"/"b" to the replicas' addresses as nginx logs them.
+    """
+    from types import SimpleNamespace
+    from urllib.parse import urlsplit
+
+    from bot.deploy.nginx import write_nginx_conf
+    from tests.servers import Stack, _wait
+
+    nginx = nginx_binary()
+    workdir = tmp_path_factory.mktemp("nginx")
+    upstreams = {
+        name: f"127.0.0.1:{urlsplit(replica.base).port}"
+        for name, replica in (("a", replicas.a), ("b", replicas.b))
+    }
+    port = free_port()
+    conf = write_nginx_conf(port, list(upstreams.values()), workdir, listen_host="127.0.0.1")
+    log = open(workdir / "nginx.log", "w")
+    proc = subprocess.Popen(
+        [nginx, "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base + "/", proc, 30)
+        yield SimpleNamespace(
+            base=base,
+            workdir=workdir,
+            conf=conf,
+            access_log=workdir / "access.log",
+            error_log=workdir / "error.log",
+            upstreams=upstreams,
+            replicas=replicas,
+            stack=Stack(base, replicas.token, replicas.db_url, workdir, 0.0, workdir=workdir),
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

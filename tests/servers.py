@@ -83,12 +83,15 @@ def running_stack(
     with_actions: bool = True,
     env: Optional[dict] = None,
     actions_port: Optional[int] = None,
+    token: Optional[str] = None,
 ) -> Iterator[Stack]:
     """Start the servers on free ports with their own SQLite database; stop them after.
 
     ``actions_port``: the action server's port (default a free one); with
     ``with_actions=False`` the Rasa server still points there, so several Rasa replicas
     can share one action server. ``env`` may set ``DATABASE_URL`` (e.g. PostgreSQL).
+    ``token``: the HTTP API token (default a random one); replicas behind one load
+    balancer share one.
     """
     db = workdir / "app.db"
     rasa_port, actions_port = free_port(), actions_port or free_port()
@@ -96,7 +99,7 @@ def running_stack(
     endpoints.write_text(
         (ROOT / "endpoints.yml").read_text().replace("localhost:5055", f"localhost:{actions_port}")
     )
-    token = "test-token-" + uuid.uuid4().hex
+    token = token or "test-token-" + uuid.uuid4().hex
     full_env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", **(env or {})}
     procs, logs = [], []
     started = time.monotonic()

@@ -4,18 +4,16 @@ Unit tests check that ``bot.storage.lock_store.ConfiguredLockStore`` (named in
 endpoints.yml) is Rasa's InMemoryLockStore without ``REDIS_URL`` and its RedisLockStore
 with it. The integration tests start two real Rasa servers (replicas A and B) and one
 action server, configured only through the environment (``DATABASE_URL``, ``REDIS_URL``,
-``LOCK_STORE_KEY_PREFIX``), and send one conversation's turns to both.
+``LOCK_STORE_KEY_PREFIX``), and send one conversation's turns to both. The ``replicas``
+fixture (tests/conftest.py) is one pair per session, shared with test_load_balancer.py.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
-from types import SimpleNamespace
 
 import pytest
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
@@ -27,9 +25,8 @@ from bot.storage.lock_store import (
     parse_redis_url,
     redacted,
 )
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, redis_client
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 HOPELESS = "honestly i feel so hopeless lately, whats the point of anything"
 
 
@@ -108,7 +105,7 @@ def test_passwords_are_redacted_for_logs():
 def test_tickets_issued_at_once_by_several_processes_are_distinct():
     """Rasa's RedisLockStore reads, changes and writes the lock: two replicas asking at
     the same moment can both get ticket 0. The atomic version never hands out one twice."""
-    red = _redis()
+    red = redis_client()
     prefix = "ticketrace" + uuid.uuid4().hex[:8]
     stores = [
         AtomicRedisLockStore(host="127.0.0.1", port=6379, db=0, key_prefix=prefix) for _ in range(8)
@@ -132,90 +129,6 @@ def test_tickets_issued_at_once_by_several_processes_are_distinct():
 
 
 # --- integration: two replicas ---------------------------------------------------------
-
-
-def _redis():
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-    # No skip: the production path is tested against the real Redis (127.0.0.1:6379 here
-    # and in CI); without it this fails, as it should.
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        raise AssertionError(f"no Redis at {REDIS_URL} (set TEST_REDIS_URL): {exc}") from exc
-    return client
-
-
-@pytest.fixture(scope="module")
-def fresh_postgres():
-    """A PostgreSQL database of this module's own, with our tables and Rasa's, dropped after.
-
-    The schema is created before the replicas start so they do not race to create it.
-    """
-    import sqlalchemy as sa
-
-    from bot.storage import db
-    from bot.storage.tracker_store import ConfiguredSQLTrackerStore
-
-    admin_url = os.environ.get(
-        "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
-    )
-    name = f"rasa_replicas_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        db.upgrade(url)
-        ConfiguredSQLTrackerStore(host=url).engine.dispose()
-        yield url
-    finally:
-        engine = db._engines.pop(url, None)
-        if engine is not None:
-            engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def replicas(model_path, fresh_postgres, tmp_path_factory):
-    """Replica A (with the action server) and replica B, started at once, sharing it all."""
-    from tests.servers import running_stack
-
-    red = _redis()
-    prefix = "replicas" + uuid.uuid4().hex[:10]
-    env = {
-        "DATABASE_URL": fresh_postgres,
-        "REDIS_URL": REDIS_URL,
-        "LOCK_STORE_KEY_PREFIX": prefix,
-    }
-    actions_port = free_port()
-    managers = [
-        running_stack(
-            model_path, tmp_path_factory.mktemp("replicaA"), True, env, actions_port=actions_port
-        ),
-        running_stack(
-            model_path, tmp_path_factory.mktemp("replicaB"), False, env, actions_port=actions_port
-        ),
-    ]
-    started = time.monotonic()
-    with ExitStack() as stack:
-        # Enter both context managers in threads (each waits ~30 s for its server), and
-        # register the exits so whatever started is stopped.
-        with ThreadPoolExecutor(2) as pool:
-            futures = [pool.submit(m.__enter__) for m in managers]
-        for manager, future in zip(managers, futures, strict=True):
-            if future.exception() is None:
-                stack.push(manager.__exit__)
-        a, b = (f.result() for f in futures)
-        print(f"two replicas up in {time.monotonic() - started:.1f} s")
-        try:
-            yield SimpleNamespace(a=a, b=b, db_url=fresh_postgres, redis=red, prefix=prefix)
-        finally:
-            for key in red.scan_iter(f"{prefix}:*"):
-                red.delete(key)
 
 
 def _sender(tag: str) -> str:
@@ -490,7 +403,6 @@ async def test_a_staff_reply_through_replica_b_reaches_a_widget_on_replica_a(rep
         await asyncio.wait_for(confirmed.wait(), 30)
         await client.emit("user_uttered", {"message": "what is klonopin?", "session_id": session})
         await wait_for(lambda t: bool(t), "an answer from replica A")
-        answered = len(received)
 
         # The staff console's reply, sent to replica B (which has no socket.io client).
         reply = f"Hello from the clinic {uuid.uuid4().hex[:6]}"
@@ -518,7 +430,9 @@ async def test_a_staff_reply_through_replica_b_reaches_a_widget_on_replica_a(rep
         assert not result.get("messages"), result.get("messages")
         text = await wait_for(lambda t: reply in t, "the staff reply sent through replica B")
         assert text == f"Dana (staff): {reply}"
-        assert len(received) == answered + 1, "delivered once"
+        # Counted by text: an answer may be several bot_uttered messages (the last
+        # possibly arriving after the first was seen).
+        assert [m.get("text") for m in received].count(text) == 1, "delivered once"
     finally:
         await client.disconnect()
     events = a.tracker(session)["events"]

@@ -1,0 +1,1 @@
+"""Deployment helpers: the nginx load balancer in front of several Rasa replicas."""

@@ -1,0 +1,257 @@
+"""nginx as the load balancer in front of several Rasa replicas.
+
+``render_nginx_conf`` writes a self-contained nginx.conf (pid, logs and temp files in a
+work directory of our own, no system service, no /var/lib/nginx) for::
+
+    nginx -p WORKDIR -c WORKDIR/nginx.conf -g 'daemon off;'
+
+Routing:
+
+- everything (REST and Twilio webhooks, the HTTP API the staff console uses, the widget
+  files) is spread round robin over the replicas: they share the tracker store
+  (PostgreSQL) and the lock store (Redis), so any replica can take any message;
+- ``/socket.io/`` goes to a second upstream hashed on the client address, so one
+  socket.io session stays on one replica (needed by clients that fall back to HTTP
+  long-polling: each poll must reach the replica holding the session), with the
+  websocket upgrade headers and long timeouts.
+
+Retries (``proxy_next_upstream error timeout http_502 http_503``, at most 2 tries, without
+``non_idempotent``): nginx sends a request to the other replica when the first could not
+be connected to (refused, or no connection within ``proxy_connect_timeout``). A POST (a
+patient's message, a staff reply) that reached a replica is never sent again: the replica
+may already have stored and answered it, and a second copy would be a duplicate turn or
+a duplicate staff message. GETs are also retried after a read timeout or a 502/503.
+
+Command line::
+
+    python -m bot.deploy.nginx --listen 5005 --replica 127.0.0.1:5006 \\
+        --replica 127.0.0.1:5007 --workdir var/prod/nginx
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+_REPLICA = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
+_SIZE = re.compile(r"^\d+[kKmM]?$")
+
+# The access log: no query strings (the HTTP API token is one) and no conversation ids
+# (an SMS conversation's id is the patient's phone number): /conversations/<id>/... is
+# logged as /conversations/-/... . $upstream_addr names the replica(s) that answered
+# ("a, b" when nginx retried on the second one; "-" when nginx answered itself, e.g. 413).
+_LOG_FORMAT = (
+    '\'$remote_addr [$time_iso8601] "$request_method $loggable_uri $server_protocol" '
+    "$status $body_bytes_sent id=$request_id upstream=$upstream_addr "
+    "upstream_status=$upstream_status request_time=$request_time'"
+)
+
+
+def _check(listen_port: int, replicas: Sequence[str], client_max_body_size: str) -> None:
+    if not 0 < int(listen_port) < 65536:
+        raise ValueError(f"listen port out of range: {listen_port}")
+    if not replicas:
+        raise ValueError("at least one replica (host:port)")
+    for replica in replicas:
+        if not _REPLICA.match(replica):
+            raise ValueError(f"replica must be host:port, got {replica!r}")
+    if len(set(replicas)) != len(replicas):
+        raise ValueError("a replica is listed twice")
+    if not _SIZE.match(client_max_body_size):
+        raise ValueError(f"client_max_body_size like 256k or 1m, got {client_max_body_size!r}")
+
+
+def _proxy_headers(indent: str, connection: str, websocket: bool) -> str:
+    # proxy_set_header is not inherited into a location that sets any of its own, so each
+    # location has the full list.
+    lines = [
+        "proxy_set_header Host $http_host;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header X-Real-IP $remote_addr;",
+        "proxy_set_header X-Request-ID $request_id;",
+    ]
+    if websocket:
+        lines.append("proxy_set_header Upgrade $http_upgrade;")
+    lines.append(f"proxy_set_header Connection {connection};")
+    return "\n".join(indent + line for line in lines)
+
+
+def render_nginx_conf(
+    listen_port: int,
+    replicas: List[str],
+    workdir: str | Path,
+    client_max_body_size: str = "256k",
+    listen_host: Optional[str] = None,
+    user: Optional[str] = None,
+    log_dir: str | Path | None = None,
+) -> str:
+    """The nginx.conf text for ``replicas`` (``host:port`` each) behind ``listen_port``.
+
+    ``workdir``: where the pid file, logs (access.log, error.log; ``log_dir`` if given)
+    and temp directories go; made absolute. ``client_max_body_size``: larger request
+    bodies get nginx's 413 without reaching a replica. ``listen_host``: e.g. 127.0.0.1
+    (default: all interfaces). ``user``: the worker processes' user when nginx starts as
+    root (nginx's default is ``nobody``, fine here: workers never write temp files).
+    """
+    _check(listen_port, replicas, client_max_body_size)
+    work = Path(workdir).resolve()
+    logs = Path(log_dir).resolve() if log_dir else work
+    listen = f"{listen_host}:{int(listen_port)}" if listen_host else str(int(listen_port))
+    servers = "\n".join(
+        f"        server {replica} max_fails=1 fail_timeout=5s;" for replica in replicas
+    )
+    user_line = f"user {user};\n" if user else ""
+    return f"""\
+# Generated by bot/deploy/nginx.py ({len(replicas)} Rasa replicas behind :{int(listen_port)}).
+# Run: nginx -p {work} -c {work}/nginx.conf -g 'daemon off;'
+{user_line}worker_processes auto;
+pid {work}/nginx.pid;
+error_log {logs}/error.log warn;
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    server_tokens off;
+    default_type application/octet-stream;
+
+    # Temp paths in our own directory (not /var/lib/nginx). Request bodies up to the limit
+    # stay in memory and responses are never buffered to disk, so the workers (nobody
+    # when started as root) need no writable directory.
+    client_body_temp_path {work}/tmp/client_body;
+    proxy_temp_path {work}/tmp/proxy;
+    fastcgi_temp_path {work}/tmp/fastcgi;
+    uwsgi_temp_path {work}/tmp/uwsgi;
+    scgi_temp_path {work}/tmp/scgi;
+    client_max_body_size {client_max_body_size};
+    client_body_buffer_size {client_max_body_size};
+    proxy_max_temp_file_size 0;
+
+    map $uri $loggable_uri {{
+        "~^/conversations/[^/]+(?<rest>/.*)?$" "/conversations/-$rest";
+        default $uri;
+    }}
+    log_format balancer {_LOG_FORMAT};
+    access_log {logs}/access.log balancer;
+
+    # A websocket upgrade keeps "Connection: upgrade"; plain requests (socket.io's
+    # long-polling) send an empty Connection header, so the upstream keep-alive applies.
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        "" "";
+    }}
+
+    # REST webhook, Twilio webhook, HTTP API, widget files: round robin. The zone shares
+    # the rotation and the failure counts between the worker processes.
+    upstream rasa {{
+        zone rasa 64k;
+{servers}
+        keepalive 16;
+    }}
+
+    # socket.io: one client address, one replica (a session's polls and its websocket
+    # must reach the replica holding the session). Consistent hashing moves only the
+    # sessions of a replica that goes away.
+    upstream rasa_socketio {{
+        zone rasa_socketio 64k;
+        hash $remote_addr consistent;
+{servers}
+        keepalive 16;
+    }}
+
+    server {{
+        listen {listen};
+
+        proxy_http_version 1.1;
+        proxy_connect_timeout 2s;
+        # Retry on the other replica only when this one could not be reached: without
+        # "non_idempotent" nginx never resends a POST that reached a replica (it may
+        # have been stored and answered already; a resend would duplicate the turn or a
+        # staff reply). Connection errors and connect timeouts are retried for any
+        # method; a read timeout, 502 or 503 only for GET/HEAD.
+        proxy_next_upstream error timeout http_502 http_503;
+        proxy_next_upstream_tries 2;
+        add_header X-Request-ID $request_id always;
+
+        location /socket.io/ {{
+            proxy_pass http://rasa_socketio;
+{_proxy_headers("            ", "$connection_upgrade", websocket=True)}
+            proxy_buffering off;
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
+        }}
+
+        location / {{
+            proxy_pass http://rasa;
+{_proxy_headers("            ", '""', websocket=False)}
+            proxy_read_timeout 120s;
+            proxy_send_timeout 120s;
+        }}
+    }}
+}}
+"""
+
+
+def write_nginx_conf(
+    listen_port: int,
+    replicas: List[str],
+    workdir: str | Path,
+    client_max_body_size: str = "256k",
+    listen_host: Optional[str] = None,
+    user: Optional[str] = None,
+    log_dir: str | Path | None = None,
+) -> Path:
+    """Render the conf into ``workdir/nginx.conf`` (making the directories); its path."""
+    work = Path(workdir).resolve()
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (work / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+    if log_dir:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+    path = work / "nginx.conf"
+    path.write_text(
+        render_nginx_conf(
+            listen_port, replicas, work, client_max_body_size, listen_host, user, log_dir
+        )
+    )
+    return path
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.deploy.nginx",
+        description="Write nginx.conf for a load balancer in front of Rasa replicas.",
+    )
+    parser.add_argument("--listen", type=int, default=5005, help="public port (5005)")
+    parser.add_argument("--listen-host", default=None, help="address to bind (default: all)")
+    parser.add_argument(
+        "--replica", action="append", required=True, help="host:port of a Rasa replica (repeat)"
+    )
+    parser.add_argument("--workdir", default="var/prod/nginx", help="conf, pid, logs, temp")
+    parser.add_argument("--client-max-body-size", default="256k")
+    parser.add_argument("--user", default=None, help="worker user when started as root")
+    parser.add_argument("--log-dir", default=None, help="access.log and error.log (workdir)")
+    args = parser.parse_args(argv)
+    try:
+        path = write_nginx_conf(
+            args.listen,
+            args.replica,
+            args.workdir,
+            args.client_max_body_size,
+            args.listen_host,
+            args.user,
+            args.log_dir,
+        )
+    except ValueError as exc:
+        print(f"nginx.conf not written: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
