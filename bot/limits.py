@@ -50,6 +50,8 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # In a sender id no control character at all (newlines neither).
 _SENDER_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 WINDOW_SECONDS = 60
+# Whitespace and the invisible characters a message may consist of (BOM, zero widths).
+_INVISIBLE = " \t\n\r\x0b\x0c\u00a0\u2028\u2029\u3000\ufeff\u200b\u200c\u200d\u2060"
 
 
 def _int_env(name: str) -> int:
@@ -227,7 +229,7 @@ class Gate:
         if not isinstance(text, str):
             raise Refused(400, "invalid_message", "The message must be text.")
         text = clean_text(text)
-        if not text.strip():
+        if not text.strip(_INVISIBLE):
             raise Refused(400, "empty_message", "The message is empty.")
         refused: Refused | None = None
         if len(text) > limits.max_message_chars:

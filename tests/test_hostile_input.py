@@ -23,7 +23,7 @@ from collections import Counter
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bot.limits import Gate, Limits, Refused, check_sender, clean_text
@@ -37,6 +37,9 @@ FUZZ = settings(
     max_examples=120,
     deadline=None,
     derandomize=True,
+    # No shrinking: against live servers it can take many minutes; the failing example
+    # is reported as found.
+    phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -289,7 +292,8 @@ def test_form_content_type_with_a_json_body_is_answered(stack):
     sender = "curl-" + uuid.uuid4().hex[:8]
     body = {"sender": sender, "message": "what is klonopin?"}
     answer = rest(stack, body, "application/x-www-form-urlencoded")
-    assert answer.status_code == 200 and "Sources:" in answer.json()[0]["text"]
+    assert answer.status_code == 200
+    assert "Sources:" in " ".join(r.get("text", "") for r in answer.json())
 
 
 @pytest.mark.model
@@ -462,11 +466,14 @@ async def _socketio_case(base: str, request_data, message_data) -> list:
     client = socketio.AsyncClient(reconnection=False)
     client.on("bot_uttered", lambda data: received.append(data))
     confirmed = asyncio.Event()
-    client.on("session_confirm", lambda _d: confirmed.set())
+    session: list = []
+    client.on("session_confirm", lambda sid: (session.append(sid), confirmed.set()))
     await client.connect(base, transports=["websocket"], socketio_path="/socket.io")
     try:
         await client.emit("session_request", request_data)
         await asyncio.wait_for(confirmed.wait(), 20)
+        if isinstance(message_data, dict) and message_data.get("session_id") == CONFIRMED:
+            message_data = {**message_data, "session_id": session[0]}
         await client.emit("user_uttered", message_data)
         deadline = asyncio.get_running_loop().time() + 20
         while not received and asyncio.get_running_loop().time() < deadline:
@@ -476,10 +483,14 @@ async def _socketio_case(base: str, request_data, message_data) -> list:
     return received
 
 
+CONFIRMED = "<the session confirmed to this socket>"
 socketio_payloads = st.one_of(
     json_values,
     st.fixed_dictionaries(
-        {"session_id": st.text(max_size=200) | json_values, "message": hostile_text}
+        {
+            "session_id": st.just(CONFIRMED) | st.text(max_size=200) | json_values,
+            "message": hostile_text,
+        }
     ),
 )
 
@@ -507,9 +518,18 @@ def test_fuzzed_socketio_events_get_an_answer_or_a_reason(stack, bystander):
 @pytest.mark.model
 @pytest.mark.servers
 def test_socketio_refusals_name_the_crisis_line(stack):
-    for data in ({"session_id": "s" * 500, "message": "hi"}, ["not", "an", "object"]):
+    victim = "sio-victim-" + uuid.uuid4().hex[:6]
+    assert stack.say_text(victim, "what is klonopin?")
+    for data in (
+        {"session_id": "s" * 500, "message": "hi"},
+        ["not", "an", "object"],
+        {"session_id": CONFIRMED, "message": "\ufeff\u200b "},
+        {"session_id": victim, "message": "what is klonopin?"},  # not this socket's session
+    ):
         received = asyncio.run(_socketio_case(stack.base, {"session_id": "ok-id"}, data))
         assert received and "988" in received[0]["text"], data
+    users = [e for e in stack.tracker(victim)["events"] if e["event"] == "user"]
+    assert len(users) == 1, "nothing was written into another session"
     session = "sio-ok-" + uuid.uuid4().hex[:6]
     received = asyncio.run(
         _socketio_case(

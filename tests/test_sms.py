@@ -630,19 +630,14 @@ def test_an_over_long_sms_is_stored_and_answered_with_the_reason(sms_stack):
 
 @servers
 def test_fuzzed_signed_sms_webhooks(sms_stack):
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from tests.test_hostile_input import hostile_text, record
+    from tests.test_hostile_input import FUZZ, hostile_text, record
 
     sids: list = []
 
-    @settings(
-        max_examples=40,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(FUZZ, max_examples=40)
     @given(
         body=hostile_text,
         sender=st.sampled_from(["", "x" * 300, "+1555\x000100", "not a number"])

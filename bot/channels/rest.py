@@ -11,8 +11,8 @@ Differences from Rasa's ``RestInput``:
 - ``input_channel`` comes from the channel, not from the client: a REST client could
   otherwise claim to be "twilio" and have staff replies texted to any number;
 - when the message cannot be processed (database or lock store down), the answer is
-  503 with the reason, and the crisis resources when the safety screen fires on the
-  message, instead of Rasa's 200 with an empty list;
+  503 with the reason instead of Rasa's 200 with an empty list; a crisis or emergency
+  gets the crisis resources as the reply (see ``bot.channels.fallback``);
 - ``?stream=true`` is answered like a normal request (one JSON list).
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Optional, Text
+from typing import Any, Awaitable, Callable, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -28,7 +28,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.limits import Gate, Refused, apply_request_limit, crisis_footer
+from bot.channels.fallback import degraded_answer, unavailable_text
+from bot.limits import Gate, Refused, apply_request_limit
 
 logger = logging.getLogger(__name__)
 
@@ -39,31 +40,24 @@ def refusal(exc: Refused) -> HTTPResponse:
     return response.json(exc.to_dict(), status=exc.status, headers=headers)
 
 
-def urgent_fallback(text: str) -> Optional[str]:
-    """The crisis wording for ``text`` if the safety screen fires on it, else None."""
-    try:
-        from bot.crisis import crisis_message, variant_for
-        from bot.safety import assess
+async def unavailable(sender: str, text: str) -> HTTPResponse:
+    """The answer when a message could not be processed (database or lock store down).
 
-        found = assess(text)
-        if found.level.value not in ("crisis", "emergency"):
-            return None
-        return crisis_message(variant_for(found.level.value, list(found.categories)))
-    except Exception:  # the fallback must not fail the fallback
-        logger.exception("crisis fallback failed")
-        return None
-
-
-def unavailable(text: str) -> HTTPResponse:
-    """503 when the assistant could not process a message; crisis resources if urgent."""
-    urgent = urgent_fallback(text)
-    body = {
-        "error": "unavailable",
-        "message": urgent
-        or f"Sorry, the assistant is unavailable right now. Please try again. {crisis_footer()}",
-        "urgent": bool(urgent),
-    }
-    return response.json(body, status=503, headers={"Retry-After": "5"})
+    A crisis or emergency gets 200 with the crisis resources as the assistant's reply
+    (the person must get them whatever failed; header ``X-Assistant-Degraded: 1``);
+    anything else gets 503 with the reason and the crisis line.
+    """
+    urgent = await degraded_answer(sender, text, "rest")
+    if urgent:
+        return response.json(
+            [{"recipient_id": sender, "text": urgent}],
+            headers={"X-Assistant-Degraded": "1"},
+        )
+    return response.json(
+        {"error": "unavailable", "message": unavailable_text()},
+        status=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 class LimitedRestInput(RestInput):
@@ -121,7 +115,7 @@ class LimitedRestInput(RestInput):
                 await on_new_message(message)
             except asyncio.CancelledError:
                 logger.error("REST message from %s: cancelled", _ref(body["sender"]))
-                return unavailable(text)
+                return await unavailable(body["sender"], text)
             except Exception as exc:
                 logger.error(
                     "REST message from %s could not be processed: %s: %s",
@@ -129,7 +123,7 @@ class LimitedRestInput(RestInput):
                     type(exc).__name__,
                     str(exc)[:300],
                 )
-                return unavailable(text)
+                return await unavailable(body["sender"], text)
             return response.json(collector.messages)
 
         return hook

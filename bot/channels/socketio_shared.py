@@ -19,10 +19,11 @@ Without ``REDIS_URL`` this is Rasa's channel (one process, in-memory manager).
 
 Either way, incoming events are checked before Rasa sees them (``bot.limits``): a
 ``session_request`` whose ``session_id`` is not a usable id gets a fresh one; a
-``user_uttered`` that is not an object, has no valid session id, or is refused by the
-gate (empty, too long, too fast) is answered on that socket with the reason and the crisis
-line; a message that cannot be processed (database down) is answered with the crisis
-resources when the safety screen fires, or a clear "unavailable" otherwise.
+``user_uttered`` that is not an object, has no valid session id, names a session this
+socket did not open, or is refused by the gate (empty, too long, too fast) is answered on
+that socket with the reason and the crisis line; a message that cannot be processed
+(database down) is answered with the crisis resources when the safety screen fires, or a
+clear "unavailable" otherwise.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class SharedSocketIOInput(SocketIOInput):
             await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=namespace)
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: Text, data: Any) -> None:
+        async def session_request(sid: Text, data: Any = None) -> None:
             session_id = data.get("session_id") if isinstance(data, dict) else None
             try:
                 check_sender(session_id, gate.limits)
@@ -142,7 +143,7 @@ class SharedSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: Text, data: Any) -> None:
+        async def handle_message(sid: Text, data: Any = None) -> None:
             if not isinstance(data, dict):
                 await tell(sid, f"Sorry, I could not read that message. {crisis_footer()}")
                 return
@@ -151,6 +152,15 @@ class SharedSocketIOInput(SocketIOInput):
                 text = gate.admit(self.name(), sender, data.get("message"))
             except Refused as exc:
                 await tell(sid, exc.message)
+                return
+            if self.session_persistence and sender not in sio.rooms(sid, namespace=namespace):
+                # A socket writes only into the session it was confirmed for: a session id
+                # is the conversation's only secret, and its answers go to that room.
+                await tell(
+                    sid,
+                    "Sorry, this chat session is not open on this connection. Please reload "
+                    f"the page. {crisis_footer()}",
+                )
                 return
             metadata: Any = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
@@ -167,7 +177,7 @@ class SharedSocketIOInput(SocketIOInput):
             try:
                 await on_new_message(message)
             except Exception as exc:
-                from bot.channels.rest import urgent_fallback
+                from bot.channels.fallback import degraded_answer, unavailable_text
                 from bot.handoff import redact
 
                 logger.error(
@@ -175,9 +185,5 @@ class SharedSocketIOInput(SocketIOInput):
                     redact(sender),
                     type(exc).__name__,
                 )
-                await tell(
-                    sid,
-                    urgent_fallback(text)
-                    or "Sorry, the assistant is unavailable right now. Please try again. "
-                    + crisis_footer(),
-                )
+                urgent = await degraded_answer(sender, text, self.name())
+                await tell(sid, urgent or unavailable_text())

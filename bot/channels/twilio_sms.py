@@ -41,10 +41,11 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
-from sanic.request import Request
+from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
 from bot import sms
@@ -173,6 +174,19 @@ class TwilioSMSOutput(OutputChannel):
             await self.send_text_message(recipient_id, str(text))
 
 
+def form_params(request: Request) -> RequestParameters:
+    """The POST parameters, blank ones included: Twilio signs every parameter it sends
+    (an MMS without text has ``Body=``), and Sanic's ``request.form`` drops blank ones."""
+    if request.ctx.__dict__.get("twilio_params") is None:
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        parsed: dict = {}
+        if content_type == "application/x-www-form-urlencoded":
+            text = request.body.decode("utf-8", errors="replace")
+            parsed = parse_qs(text, keep_blank_values=True)
+        request.ctx.twilio_params = RequestParameters(parsed)
+    return request.ctx.twilio_params
+
+
 class TwilioSMSInput(InputChannel):
     """Receives SMS from Twilio's webhook (signed), with carrier keywords and opt-outs."""
 
@@ -270,7 +284,7 @@ class TwilioSMSInput(InputChannel):
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature:
             return False
-        return self.validator.validate(self.signed_url(request), request.form, signature)
+        return self.validator.validate(self.signed_url(request), form_params(request), signature)
 
     async def _db(self, fn: Callable, *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args, url=self.db_url)
@@ -294,12 +308,13 @@ class TwilioSMSInput(InputChannel):
             if not self.signature_ok(request):
                 logger.warning("SMS webhook: rejected a request without a valid signature")
                 return response.text("invalid or missing X-Twilio-Signature", status=403)
-            sender = request.form.get("From")
+            params = form_params(request)
+            sender = params.get("From")
             if not sender:
                 return response.text("no From", status=400)
             # @ signs get corrupted in SMS by some carriers.
-            body = (request.form.get("Body") or "").replace("¡", "@")
-            sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+            body = (params.get("Body") or "").replace("¡", "@")
+            sid = params.get("MessageSid") or params.get("SmsSid")
             row_id = None
             try:
                 row_id = await self._db(sms.record_inbound, sender, body, sid)
@@ -393,3 +408,15 @@ class TwilioSMSInput(InputChannel):
             logger.error("SMS from %s: processing failed (%s)", ref, type(exc).__name__)
             logger.debug("SMS processing error: %s", error)
             await self._mark(row_id, "failed", error)
+            from bot.channels.fallback import degraded_answer
+
+            urgent = await degraded_answer(sender, body, self.name())
+            if urgent:
+                try:
+                    await out.deliver(sender, urgent)
+                except Exception as exc2:
+                    logger.critical(
+                        "SMS from %s: crisis resources could not be sent (%s)",
+                        ref,
+                        type(exc2).__name__,
+                    )
