@@ -52,3 +52,57 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         return super().generate_from_slots(
             utter_action, filled_slots, output_channel, **{**response_variables(), **kwargs}
         )
+
+    async def generate(
+        self, utter_action: str, tracker: Any, output_channel: str, **kwargs: Any
+    ) -> Dict[str, Any] | None:
+        """As Rasa's; ``utter_handoff_fallback`` also records the staff handoff here.
+
+        That response follows when ``action_staff_handoff`` failed (the action server is
+        down, see SafetyPolicy): the Rasa server records the handoff itself, so staff are
+        still alerted (the fault drill found none recorded before).
+        """
+        if utter_action == "utter_handoff_fallback":
+            import asyncio
+
+            await asyncio.to_thread(record_fallback_handoff, tracker)
+        return await super().generate(utter_action, tracker, output_channel, **kwargs)
+
+
+def record_fallback_handoff(tracker: Any) -> bool:
+    """Open (or escalate) the conversation's handoff from the Rasa server; never raises."""
+    import logging
+
+    from bot.handoff import record_handoff, redact
+
+    logger = logging.getLogger(__name__)
+    try:
+        latest = tracker.latest_message
+        parse = (latest.parse_data if latest is not None else {}) or {}
+        safety = parse.get("safety") or {}
+        level = safety.get("level") if safety.get("level") in ("crisis", "emergency") else "crisis"
+        handoff, created = record_handoff(
+            conversation_id=tracker.sender_id,
+            level=level,
+            categories=list(safety.get("categories") or []),
+            evidence=list(safety.get("evidence") or []),
+            trigger_text=(latest.text if latest is not None else "") or "",
+            channel=tracker.get_latest_input_channel() or "unknown",
+        )
+        if created or handoff.get("escalated"):
+            from bot.notify import notify_all
+
+            notify_all(handoff)
+        logger.error(
+            "action_staff_handoff failed for %s: handoff %s recorded by the Rasa server",
+            redact(tracker.sender_id),
+            handoff["id"],
+        )
+        return True
+    except Exception as exc:
+        logger.critical(
+            "action_staff_handoff failed and the Rasa server could not record the handoff "
+            "either (%s)",
+            type(exc).__name__,
+        )
+        return False

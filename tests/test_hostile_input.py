@@ -283,6 +283,7 @@ def test_a_1mb_message_is_refused_by_the_body_limit_and_nothing_is_stored(stack,
     assert_unharmed(stack, bystander)
     log = (stack.workdir / "rasa.log").read_text()
     assert "Request bodies limited to 262144 bytes" in log
+    assert "Tracker store errors fail the request (no in-memory fallback)" in log
 
 
 @pytest.mark.model

@@ -60,3 +60,42 @@ async def test_explicit_url_in_endpoints_wins(tmp_path, monkeypatch, url, postgr
     monkeypatch.setenv("DATABASE_URL", postgres_url)
     store = ConfiguredSQLTrackerStore(domain=_domain(), host=url.format(tmp=tmp_path))
     assert store.engine.url.drivername == "sqlite"
+
+
+async def test_tracker_store_errors_fail_the_request_once_made_loud(caplog):
+    """Rasa's FailSafeTrackerStore hides database errors (no tracker; saved in memory);
+    fail_loudly makes them propagate, so the channel answers 503 and nothing answered
+    goes unstored."""
+    from types import SimpleNamespace
+
+    from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.storage.tracker_store import fail_loudly
+
+    class DatabaseDown(TrackerStore):
+        async def retrieve(self, sender_id):
+            raise ConnectionError("database down")
+
+        async def save(self, tracker):
+            raise ConnectionError("database down")
+
+        async def keys(self):
+            raise ConnectionError("database down")
+
+    store = FailSafeTrackerStore(DatabaseDown(Domain.empty()))
+    tracker = DialogueStateTracker("someone", [])
+    assert await store.retrieve("someone") is None, "Rasa's default: the error is hidden"
+    await store.save(tracker)  # and the tracker goes to memory
+
+    agent = SimpleNamespace(tracker_store=store)
+    assert fail_loudly(agent) is True
+    assert fail_loudly(agent) is False, "installed once"
+    with caplog.at_level("ERROR", logger="bot.storage.tracker_store"):
+        with pytest.raises(ConnectionError):
+            await store.retrieve("someone")
+        with pytest.raises(ConnectionError):
+            await store.save(tracker)
+    assert "Tracker store unavailable (ConnectionError)" in caplog.text
+    assert fail_loudly(SimpleNamespace(tracker_store=None)) is False

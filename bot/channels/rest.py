@@ -13,7 +13,9 @@ Differences from Rasa's ``RestInput``:
 - when the message cannot be processed (database or lock store down), the answer is
   503 with the reason instead of Rasa's 200 with an empty list; a crisis or emergency
   gets the crisis resources as the reply (see ``bot.channels.fallback``);
-- ``?stream=true`` is answered like a normal request (one JSON list).
+- ``?stream=true`` is answered like a normal request (one JSON list);
+- once the server has started, tracker store errors fail the request instead of being
+  hidden by Rasa's in-memory fallback (``bot.storage.tracker_store.fail_loudly``).
 """
 
 from __future__ import annotations
@@ -81,6 +83,13 @@ class LimitedRestInput(RestInput):
         @hook.listener("before_server_start")
         async def limit_bodies(app: Any, _loop: Any) -> None:
             apply_request_limit(app, gate.limits)
+
+        @hook.listener("after_server_start")
+        async def loud_tracker_store(app: Any, _loop: Any) -> None:
+            # Rasa loads the agent before the server starts serving.
+            from bot.storage.tracker_store import fail_loudly
+
+            fail_loudly(getattr(app.ctx, "agent", None))
 
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -128,6 +128,12 @@ class SharedSocketIOInput(SocketIOInput):
         async def limit_bodies(app: Any, _loop: Any) -> None:
             apply_request_limit(app, gate.limits)
 
+        @bp.listener("after_server_start")
+        async def loud_tracker_store(app: Any, _loop: Any) -> None:
+            from bot.storage.tracker_store import fail_loudly
+
+            fail_loudly(getattr(app.ctx, "agent", None))
+
         async def tell(sid: Text, text: str) -> None:
             await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=namespace)
 

@@ -6,11 +6,14 @@ SQLite file and on PostgreSQL: only ``DATABASE_URL`` changes.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 
 from bot.settings import database_url
+
+logger = logging.getLogger(__name__)
 
 
 class ConfiguredSQLTrackerStore(SQLTrackerStore):
@@ -20,3 +23,33 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
         # An explicit URL in endpoints.yml wins; otherwise the environment decides.
         url = host if host and "://" in host else database_url()
         super().__init__(domain=domain, host=url, **kwargs)
+
+
+def _reraise(error: Exception) -> None:
+    """FailSafeTrackerStore's error callback: log, then let the error fail the request."""
+    logger.error(
+        "Tracker store unavailable (%s): the message is not processed", type(error).__name__
+    )
+    raise error
+
+
+def fail_loudly(agent: Any) -> bool:
+    """Make tracker store errors fail the request instead of being hidden.
+
+    Rasa's ``Agent`` wraps the tracker store in a ``FailSafeTrackerStore`` without an
+    error callback: when the database is down, ``retrieve`` returns no tracker (the
+    conversation starts over: a paused, staff-held conversation would be answered by the
+    bot) and ``save`` keeps the conversation in the process's memory, so answered
+    messages are never stored (the PostgreSQL drill in scripts/drill.py lost 281 of 526
+    that way). With this callback the error propagates, the channel answers 503 (or the
+    crisis resources, see bot/channels/fallback.py) and nothing answered goes unstored.
+    Returns whether the callback was installed now.
+    """
+    store = getattr(agent, "tracker_store", None)
+    if not isinstance(store, FailSafeTrackerStore):
+        return False
+    if store._on_tracker_store_error is _reraise:
+        return False
+    store._on_tracker_store_error = _reraise
+    logger.info("Tracker store errors fail the request (no in-memory fallback)")
+    return True
