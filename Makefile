@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install browser nginx run run-prod shell train test lint eval-nlu eval-safety bench-safety bench-console bench clean
+.PHONY: help install browser nginx run run-prod shell train test lint eval-nlu eval-safety bench-safety bench-console bench drill clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ bench-console: install ## Staff console search speed on 10,000 synthetic convers
 # BENCH_ARGS: e.g. --quick, --skip-train-ours, --fresh, --replicas (see scripts/bench.py).
 bench: train ## Ours vs a stock `rasa init` bot over REST: latency, throughput, memory, training (results/bench/)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+drill: train nginx ## Fault drills on two replicas behind nginx (kill a replica, stop PostgreSQL/Redis/action server): what was lost
+	$(BIN)/python scripts/drill.py
 
 clean: ## Remove trained models and local data (keeps .venv)
 	rm -rf models var results

@@ -363,8 +363,12 @@ def run_drill(name: str, stack: Stack, pg: Postgres, red: Redis, seconds: float)
     elif name == "postgres":
         pg.stop()
         extra["fault"] = "PostgreSQL stopped (fast shutdown) for 8 s"
-        time.sleep(8)
+        time.sleep(1)
+        crisis = say(stack.base, f"drill-crisis-postgres-{uuid.uuid4().hex[:4]}", CRISIS)
+        time.sleep(7)
         pg.start()
+        # Checked once the database is back: a handoff cannot be recorded while it is down.
+        extra["crisis_while_down"] = crisis_check(crisis, stack)
         t_back = time.monotonic()
         time.sleep(seconds / 2)
     elif name == "redis":
