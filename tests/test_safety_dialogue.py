@@ -131,7 +131,10 @@ def test_assistant_keeps_answering_after_a_crisis(stack):
     sender = _sender()
     stack.say(sender, "i want to end my life")
     assert "Sources:" in stack.say_text(sender, "what are the side effects of klonopin")
-    assert "still here" in stack.say_text(sender, "whats the weather like tomorrow")
+    # Not understood, during a crisis: support and the crisis line (utter_still_here). No
+    # time word here: "tomorrow" after "i want to end my life" is a timeframe, and the
+    # conversation layer rightly escalates it (and the clinic-hours wording would differ).
+    assert "I'm still here with you" in stack.say_text(sender, "whats the weather like")
 
 
 @pytest.fixture(scope="module")

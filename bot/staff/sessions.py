@@ -123,7 +123,12 @@ def end_sessions_of(user_id: int, url: Optional[str] = None) -> int:
 
 def csrf_ok(expected: Optional[str], given: Optional[str]) -> bool:
     """Constant-time comparison of a CSRF token."""
-    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+    # Bytes: compare_digest refuses str with non-ASCII characters (a forged token may have them).
+    return (
+        bool(expected)
+        and bool(given)
+        and hmac.compare_digest(str(expected).encode(), str(given).encode())
+    )
 
 
 def login_window() -> timedelta:
