@@ -50,15 +50,15 @@ def record(endpoint: str, outcome) -> None:
         OUTCOMES.setdefault(endpoint, Counter())[str(outcome)] += 1
 
 
-@pytest.fixture(scope="module", autouse=True)
-def write_outcomes():
-    yield
-    if OUTCOMES:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        data = {k: dict(sorted(v.items())) for k, v in OUTCOMES.items()}
-        data["total"] = sum(sum(v.values()) for v in OUTCOMES.values())
-        RESULTS.write_text(json.dumps(data, indent=2) + "\n")
-        print(f"hostile inputs tried: {data['total']} -> {RESULTS}")
+def write_outcomes() -> None:
+    """Write the counted outcomes (called once at the end of the run, tests/conftest.py)."""
+    if not OUTCOMES:
+        return
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    data = {k: dict(sorted(v.items())) for k, v in sorted(OUTCOMES.items())}
+    data["total"] = sum(sum(v.values()) for v in OUTCOMES.values())
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"\nhostile inputs tried: {data['total']} -> {RESULTS}")
 
 
 # --- bot.limits ------------------------------------------------------------------------
