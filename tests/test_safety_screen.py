@@ -76,12 +76,12 @@ def test_empty_messages_pass_through(text):
 
 
 def test_a_broken_detector_never_loses_the_message(monkeypatch):
-    import bot.safety
+    import bot.safety.conversation
 
     def boom(text):
         raise RuntimeError("detector bug")
 
-    monkeypatch.setattr(bot.safety, "assess", boom)
+    monkeypatch.setattr(bot.safety.conversation, "assess_cached", boom)
     message = screened("hello", "greet")
     assert message.get("intent")["name"] == "greet"
     assert message.get("safety")["error"] is True

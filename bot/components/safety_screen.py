@@ -85,13 +85,15 @@ class SafetyScreen(GraphComponent):
 
     def screen(self, message: Message) -> dict | None:
         """Screen one message in place; return the assessment dict it recorded."""
-        from bot.safety import assess
+        # Cached by text: the SafetyPolicy screens the same text again for the
+        # conversation (bot.safety.conversation), so each message is assessed once.
+        from bot.safety.conversation import assess_cached
 
         text = message.get(TEXT)
         if not isinstance(text, str) or not text.strip():
             return None
         try:
-            result = assess(text)
+            result = assess_cached(text)
             assessment = {**result.to_dict(), "about_self": result.about_self}
         except Exception:  # never lose the message: screen with the classifier alone
             logger.exception("safety detector failed; relying on the classifier")
