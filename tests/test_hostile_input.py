@@ -424,12 +424,8 @@ API_PATHS = [
 @pytest.mark.model
 @pytest.mark.servers
 def test_fuzzed_http_api(stack, bystander):
-    """Rasa's own API: malformed bodies get 4xx, never take the server down.
-
-    Rasa answers some malformed bodies with 500 (it logs the traceback); that is counted
-    and reported rather than hidden, but every request must get an answer and the
-    server and the other conversations must be unharmed.
-    """
+    """Rasa's own API: malformed bodies get 4xx (a body that is not a JSON object was a
+    500 from Rasa: bot.channels.rest.api_body_check), never take the server down."""
     victim = "api-fuzz-" + uuid.uuid4().hex[:8]
 
     @FUZZ
@@ -447,7 +443,7 @@ def test_fuzzed_http_api(stack, bystander):
             timeout=120,
         )
         record("http api (fuzzed)", answer.status_code)
-        assert answer.status_code < 600
+        assert answer.status_code < 500, (route, body[:200], answer.text[:300])
         if answer.status_code >= 400:
             assert answer.content, "a reason is given"
 

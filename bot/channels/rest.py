@@ -14,6 +14,8 @@ Differences from Rasa's ``RestInput``:
   503 with the reason instead of Rasa's 200 with an empty list; a crisis or emergency
   gets the crisis resources as the reply (see ``bot.channels.fallback``);
 - ``?stream=true`` is answered like a normal request (one JSON list);
+- Rasa's JSON HTTP API (``/conversations/...``, ``/model/parse``) answers a body that is
+  not JSON or not an object with 400 instead of 500 (:func:`api_body_check`);
 - once the server has started, tracker store errors fail the request instead of being
   hidden by Rasa's in-memory fallback (``bot.storage.tracker_store.fail_loudly``).
 """
@@ -21,8 +23,9 @@ Differences from Rasa's ``RestInput``:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from typing import Any, Awaitable, Callable, Text
+from typing import Any, Awaitable, Callable, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -62,6 +65,48 @@ async def unavailable(sender: str, text: str) -> HTTPResponse:
     )
 
 
+NEEDS_BODY = ("/messages", "/trigger_intent", "/execute", "/tracker/events")
+
+
+async def api_body_check(request: Request) -> Optional[HTTPResponse]:
+    """Request middleware for Rasa's JSON HTTP API: a body that is not JSON, or not an
+    object (a list too for ``/tracker/events``), gets 400 instead of Rasa's 500."""
+    path = request.path
+    if request.method not in ("POST", "PUT"):
+        return None
+    if not (path.startswith("/conversations/") or path == "/model/parse"):
+        return None
+    if not request.body:
+        if path.endswith(NEEDS_BODY) or path == "/model/parse":
+            return refusal(Refused(400, "invalid_json", "A JSON body is required."))
+        return None
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return refusal(Refused(400, "invalid_json", "The body must be JSON."))
+    allowed = (dict, list) if path.endswith("/tracker/events") else (dict,)
+    if not isinstance(body, allowed):
+        return refusal(Refused(400, "invalid_json", "The body must be a JSON object."))
+    if isinstance(body, list) and not (body and all(isinstance(e, dict) for e in body)):
+        return refusal(Refused(400, "invalid_events", "Events: a non-empty list of objects."))
+    if path == "/model/parse" and not isinstance(body.get("text"), str):
+        return refusal(Refused(400, "invalid_message", '"text" must be a string.'))
+    return None
+
+
+def register_api_body_check() -> bool:
+    """Add :func:`api_body_check` to the Rasa server's app (made before the channels)."""
+    from sanic import Sanic
+
+    try:
+        app = Sanic.get_app()
+    except Exception:  # no app, or several: not the Rasa server (tests, tools)
+        return False
+    if api_body_check not in app.request_middleware:
+        app.register_middleware(api_body_check, "request")
+    return True
+
+
 class LimitedRestInput(RestInput):
     """Rasa's REST channel with input validation, limits and a clear failure answer."""
 
@@ -76,6 +121,7 @@ class LimitedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """``GET /webhooks/rest/`` and ``POST /webhooks/rest/webhook``."""
         hook = Blueprint("custom_webhook_LimitedRestInput", __name__)
+        register_api_body_check()
         if self.gate is None:
             self.gate = Gate.from_env()
         gate = self.gate
