@@ -73,7 +73,8 @@ def record_fallback_handoff(tracker: Any) -> bool:
     """Open (or escalate) the conversation's handoff from the Rasa server; never raises."""
     import logging
 
-    from bot.handoff import record_handoff, redact
+    from bot.handoff import redact
+    from bot.notify import record_and_notify
 
     logger = logging.getLogger(__name__)
     try:
@@ -81,7 +82,7 @@ def record_fallback_handoff(tracker: Any) -> bool:
         parse = (latest.parse_data if latest is not None else {}) or {}
         safety = parse.get("safety") or {}
         level = safety.get("level") if safety.get("level") in ("crisis", "emergency") else "crisis"
-        handoff, created = record_handoff(
+        handoff = record_and_notify(
             conversation_id=tracker.sender_id,
             level=level,
             categories=list(safety.get("categories") or []),
@@ -89,10 +90,6 @@ def record_fallback_handoff(tracker: Any) -> bool:
             trigger_text=(latest.text if latest is not None else "") or "",
             channel=tracker.get_latest_input_channel() or "unknown",
         )
-        if created or handoff.get("escalated"):
-            from bot.notify import notify_all
-
-            notify_all(handoff)
         logger.error(
             "action_staff_handoff failed for %s: handoff %s recorded by the Rasa server",
             redact(tracker.sender_id),

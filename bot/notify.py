@@ -103,3 +103,18 @@ def notify_all(
     except Exception:
         logger.exception("could not record notifications for handoff %s", handoff["id"])
     return outcomes
+
+
+def record_and_notify(**handoff_fields) -> dict:
+    """``bot.handoff.record_handoff`` and, when it is new or escalated, notify staff.
+
+    For the Rasa server's own fallbacks (the channels when Rasa cannot process a message,
+    the NLG when the handoff action failed); the action server's path is
+    ``actions.handoff.open_handoff`` (which also leaves concern-level handoffs unpaged).
+    """
+    from bot.handoff import record_handoff
+
+    handoff, created = record_handoff(**handoff_fields)
+    if created or handoff.get("escalated"):
+        notify_all(handoff)
+    return handoff

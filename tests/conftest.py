@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,12 @@ def db_url(tmp_path, monkeypatch):
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A fresh PostgreSQL database on the local server (127.0.0.1:5432), dropped after.
+@contextmanager
+def fresh_database(prefix: str):
+    """A new PostgreSQL database on the local server (127.0.0.1:5432); dropped after.
 
     The server's `test` database outlives runs and branches (its schema may be newer
-    than this checkout's migrations), so each run gets its own database.
+    than this checkout's migrations), so each user gets a database of its own.
     """
     import uuid
 
@@ -59,7 +60,7 @@ def postgres_url():
     admin_url = os.environ.get(
         "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
-    name = f"rasa_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -75,6 +76,13 @@ def postgres_url():
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this run, dropped after."""
+    with fresh_database("rasa_test") as url:
+        yield url
 
 
 def free_port() -> int:
@@ -144,32 +152,14 @@ def fresh_postgres():
 
     The schema is created before the replicas start so they do not race to create it.
     """
-    import uuid
-
-    import sqlalchemy as sa
 
     from bot.storage import db
     from bot.storage.tracker_store import ConfiguredSQLTrackerStore
 
-    admin_url = os.environ.get(
-        "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
-    )
-    name = f"rasa_replicas_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with fresh_database("rasa_replicas") as url:
         db.upgrade(url)
         ConfiguredSQLTrackerStore(host=url).engine.dispose()
         yield url
-    finally:
-        engine = db._engines.pop(url, None)
-        if engine is not None:
-            engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

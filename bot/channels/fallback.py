@@ -26,11 +26,10 @@ def unavailable_text() -> str:
     return f"{UNAVAILABLE} {crisis_footer()}"
 
 
-def _open_handoff(sender: str, text: str, channel: str, assessment) -> Optional[dict]:
-    from bot.handoff import record_handoff
-    from bot.notify import notify_all
+def _open_handoff(sender: str, text: str, channel: str, assessment) -> dict:
+    from bot.notify import record_and_notify
 
-    handoff, created = record_handoff(
+    return record_and_notify(
         conversation_id=sender,
         level=assessment.level.value,
         categories=list(assessment.categories),
@@ -38,9 +37,6 @@ def _open_handoff(sender: str, text: str, channel: str, assessment) -> Optional[
         trigger_text=text,
         channel=channel,
     )
-    if created or handoff.get("escalated"):
-        notify_all(handoff)
-    return handoff
 
 
 async def degraded_answer(sender: str, text: str, channel: str) -> Optional[str]:
