@@ -57,7 +57,8 @@ run-prod: train nginx ## nginx :5005 in front of two Rasa replicas on PostgreSQL
 	./scripts/run_prod.sh
 
 shell: train ## Talk to the assistant in the terminal
-	@$(BIN)/rasa run actions --actions actions > /dev/null 2>&1 & pid=$$!; \
+	@export ACTION_SERVER_TOKEN="$$($(BIN)/python -c 'from bot.settings import action_server_token as t; print(t())')"; \
+	  $(BIN)/python -m bot actions > /dev/null 2>&1 & pid=$$!; \
 	  trap "kill $$pid 2>/dev/null" EXIT; \
 	  $(BIN)/rasa shell --model models/assistant.tar.gz --endpoints endpoints.yml
 

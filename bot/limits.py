@@ -2,8 +2,9 @@
 
 Every message from a public channel passes :meth:`Gate.admit` before it reaches Rasa:
 
-- the sender id must be a non-empty string of at most ``MAX_SENDER_ID_CHARS``
-  characters (default 128) without control characters;
+- the sender id must be a valid conversation id of this channel
+  (:mod:`bot.channels.conversation_ids`), at most ``MAX_SENDER_ID_CHARS`` characters
+  (default 128);
 - the text is cleaned: NUL bytes and other control characters (but tab and newlines)
   are removed, unpaired surrogates (invalid UTF-8 that got through) replaced; emoji and
   right-to-left text are kept as they are. Text that is empty after that is refused;
@@ -42,14 +43,17 @@ DEFAULTS = {
     "MAX_MESSAGE_CHARS": 5000,
     "MAX_SENDER_ID_CHARS": 128,
     "RATE_LIMIT_PER_MINUTE": 30,
+    # Per client address, all its conversations together: rotating sender ids must not
+    # lift the per-sender limit. High enough for a clinic's or a shelter's shared network.
+    "ADDRESS_RATE_LIMIT_PER_MINUTE": 120,
     "REQUEST_MAX_BYTES": 256 * 1024,
 }
 # C0 controls but tab, newline and carriage return; DEL; C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-# In a sender id no control character at all (newlines neither).
-_SENDER_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 WINDOW_SECONDS = 60
+# The message metadata key under which channels store the client address's key.
+CLIENT_ADDRESS_KEY = "client_address_key"
 # Whitespace and the invisible characters a message may consist of (BOM, zero widths).
 _INVISIBLE = " \t\n\r\x0b\x0c\u00a0\u2028\u2029\u3000\ufeff\u200b\u200c\u200d\u2060"
 
@@ -74,16 +78,18 @@ class Limits:
     max_message_chars: int = DEFAULTS["MAX_MESSAGE_CHARS"]
     max_sender_chars: int = DEFAULTS["MAX_SENDER_ID_CHARS"]
     rate_per_minute: int = DEFAULTS["RATE_LIMIT_PER_MINUTE"]
+    address_rate_per_minute: int = DEFAULTS["ADDRESS_RATE_LIMIT_PER_MINUTE"]
     request_max_bytes: int = DEFAULTS["REQUEST_MAX_BYTES"]
 
     @classmethod
     def from_env(cls) -> Limits:
         """Read ``MAX_MESSAGE_CHARS``, ``MAX_SENDER_ID_CHARS``, ``RATE_LIMIT_PER_MINUTE``,
-        ``REQUEST_MAX_BYTES``."""
+        ``ADDRESS_RATE_LIMIT_PER_MINUTE``, ``REQUEST_MAX_BYTES``."""
         limits = cls(
             max_message_chars=_int_env("MAX_MESSAGE_CHARS"),
             max_sender_chars=_int_env("MAX_SENDER_ID_CHARS"),
             rate_per_minute=_int_env("RATE_LIMIT_PER_MINUTE"),
+            address_rate_per_minute=_int_env("ADDRESS_RATE_LIMIT_PER_MINUTE"),
             request_max_bytes=_int_env("REQUEST_MAX_BYTES"),
         )
         if limits.max_message_chars < 1 or limits.max_sender_chars < 1:
@@ -139,19 +145,15 @@ def clean_text(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def check_sender(sender: Any, limits: Limits) -> str:
-    """The sender id, or :class:`Refused` (400) when it is not a usable id."""
-    if not isinstance(sender, str) or not sender.strip():
-        raise Refused(400, "invalid_sender", "The sender id must be a non-empty string.")
-    if len(sender) > limits.max_sender_chars:
-        raise Refused(
-            400,
-            "invalid_sender",
-            f"The sender id is too long (at most {limits.max_sender_chars} characters).",
-        )
-    if _SENDER_BAD.search(sender):
-        raise Refused(400, "invalid_sender", "The sender id contains control characters.")
-    return sender
+def check_sender(sender: Any, limits: Limits, channel: str) -> str:
+    """The sender id, or :class:`Refused` (400) when it is not a valid conversation id for
+    ``channel`` (:mod:`bot.channels.conversation_ids`, the one definition)."""
+    from bot.channels.conversation_ids import InvalidConversationId, check
+
+    try:
+        return check(sender, channel, limits.max_sender_chars)
+    except InvalidConversationId as exc:
+        raise Refused(400, "invalid_sender", str(exc)) from None
 
 
 class _MemoryCounter:
@@ -220,12 +222,29 @@ class Gate:
 
         return assess(text).level.value in ("crisis", "emergency")
 
-    def admit(self, channel: str, sender: Any, text: Any) -> str:
-        """The text to pass on to Rasa (cleaned), or :class:`Refused`."""
+    def _over_rate(self, key: str, limit: int, detail: str) -> Refused | None:
+        count = self._count(key)
+        if count <= limit:
+            return None
+        retry = WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS
+        return Refused(
+            429,
+            "rate_limited",
+            f"{detail} (at most {limit} a minute). Please wait {retry} seconds.",
+            retry_after=retry,
+            first=count == limit + 1,
+        )
+
+    def admit(self, channel: str, sender: Any, text: Any, address_key: Optional[str] = None) -> str:
+        """The text to pass on to Rasa (cleaned), or :class:`Refused`.
+
+        ``address_key``: the client address's key (:func:`address_key`), for the limit
+        per address (REST and socket.io; SMS all comes from Twilio's addresses).
+        """
         from bot.handoff import redact
 
         limits = self.limits
-        sender = check_sender(sender, limits)
+        sender = check_sender(sender, limits, channel)
         if not isinstance(text, str):
             raise Refused(400, "invalid_message", "The message must be text.")
         text = clean_text(text)
@@ -239,18 +258,18 @@ class Gate:
                 f"Your message is too long ({len(text)} characters; at most "
                 f"{limits.max_message_chars}). Please send it in shorter parts.",
             )
-        elif limits.rate_per_minute:
-            count = self._count(f"{channel}:{sender}")
-            if count > limits.rate_per_minute:
-                retry = WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS
-                refused = Refused(
-                    429,
-                    "rate_limited",
-                    f"You are sending messages faster than I can answer (at most "
-                    f"{limits.rate_per_minute} a minute). Please wait {retry} seconds.",
-                    retry_after=retry,
-                    first=count == limits.rate_per_minute + 1,
-                )
+        if refused is None and limits.rate_per_minute:
+            refused = self._over_rate(
+                f"{channel}:{sender}",
+                limits.rate_per_minute,
+                "You are sending messages faster than I can answer",
+            )
+        if refused is None and address_key and limits.address_rate_per_minute:
+            refused = self._over_rate(
+                f"{channel}:addr:{address_key}",
+                limits.address_rate_per_minute,
+                "Too many messages are coming from your network",
+            )
         if refused is None:
             return text
         head = text[: limits.max_message_chars]
@@ -264,6 +283,29 @@ class Gate:
             return head
         logger.info("%s message from %s refused: %s", channel, redact(sender), refused.code)
         raise refused
+
+
+def client_address(peer: Optional[str], forwarded_for: Optional[str], trust_proxy: bool) -> str:
+    """The client's address: the peer's, or behind our proxy (``TRUST_PROXY=1``) the
+    right-most ``X-Forwarded-For`` entry, the one our proxy appended. The left-most is
+    whatever the client wrote there."""
+    if trust_proxy and forwarded_for:
+        last = forwarded_for.split(",")[-1].strip()
+        if last:
+            return last[:64]
+    return (peer or "unknown")[:64]
+
+
+def address_key(address: str) -> str:
+    """A keyed, non-reversible stand-in for a client address (stored with the message's
+    metadata and used for limits; the address itself is never stored)."""
+    import hashlib
+    import hmac
+
+    from bot.settings import secret_key
+
+    digest = hmac.new(secret_key("client-address"), address.encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()[:32]
 
 
 def apply_request_limit(app: Any, limits: Limits | None = None) -> None:

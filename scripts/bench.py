@@ -105,7 +105,11 @@ def log(msg: str) -> None:
 
 def bench_env(**extra: str) -> Dict[str, str]:
     """The environment both bots run in (plus ``extra``)."""
+    from bot.settings import action_server_token
+
     env = {k: v for k, v in os.environ.items() if k not in UNSET_ENV}
+    # Our endpoints.yml sends this to our action server (python -m bot actions).
+    env["ACTION_SERVER_TOKEN"] = action_server_token()
     env.update(BENCH_ENV)
     env.update(extra)
     return env
@@ -388,8 +392,11 @@ def rasa_command(model: Path, port: int, token: str, credentials: Path, endpoint
     ]
 
 
-def actions_command(port: int) -> List[str]:
-    """`rasa run actions` for the project in the working directory."""
+def actions_command(port: int, cwd: Path = ROOT) -> List[str]:
+    """The action server: ours (`python -m bot actions`: loopback, token required) in this
+    project, rasa_sdk's own for the stock bot (which has no custom actions)."""
+    if cwd == ROOT:
+        return [str(BIN / "python"), "-m", "bot", "actions", "--port", str(port)]
     return [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
 
 
@@ -457,7 +464,9 @@ def serving(spec: BotSpec, workdir: Path) -> Iterator[Running]:
     procs = Processes()
     try:
         start = time.perf_counter()
-        actions = procs.start(actions_command(actions_port), spec.cwd, env, workdir / "actions.log")
+        actions = procs.start(
+            actions_command(actions_port, spec.cwd), spec.cwd, env, workdir / "actions.log"
+        )
         rasa = procs.start(
             rasa_command(spec.model, rasa_port, token, spec.credentials, endpoints),
             spec.cwd,

@@ -47,6 +47,14 @@ sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
+
+
+def _action_server_token() -> str:
+    from bot.settings import action_server_token
+
+    return action_server_token()
+
+
 QUESTIONS = [
     "what is klonopin?",
     "how long does klonopin withdrawal last",
@@ -166,6 +174,7 @@ class Stack:
             "REDIS_URL": redis_url,
             "LOCK_STORE_KEY_PREFIX": "drill",
             "RASA_TOKEN": self.token,
+            "ACTION_SERVER_TOKEN": _action_server_token(),
             # The load comes from one place: the per-sender limit is not what is drilled.
             "RATE_LIMIT_PER_MINUTE": "0",
             "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -212,16 +221,15 @@ class Stack:
     def start_actions(self) -> None:
         self._spawn(
             "actions",
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-             "--port", str(self.actions_port)],
+            [str(BIN / "python"), "-m", "bot", "actions", "--port", str(self.actions_port)],
         )  # fmt: skip
         wait_http(f"http://127.0.0.1:{self.actions_port}/health", self.procs["actions"], 120)
 
     def start_replica(self, name: str) -> None:
         self._spawn(
             name,
-            [str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(self.ports[name]),
-             "--enable-api", "--auth-token", self.token, "--credentials", "credentials.yml",
+            [str(BIN / "python"), "-m", "bot", "serve", "--model", str(MODEL),
+             "--port", str(self.ports[name]), "--enable-api", "--credentials", "credentials.yml",
              "--endpoints", str(self.endpoints)],
         )  # fmt: skip
 

@@ -5,10 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.venv/bin
+# Everything this script creates (var/, the token, databases, logs) is for this user only.
+umask 077
 RASA_PORT="${RASA_PORT:-5005}"
 ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 CONSOLE_PORT="${CONSOLE_PORT:-5002}"
 mkdir -p var/log
+chmod 700 var var/log
 
 # The HTTP API is token-protected. Use RASA_TOKEN if set; otherwise a random token is
 # made once and kept (readable only by this user) in var/rasa-token.
@@ -44,11 +47,13 @@ wait_for() {  # url, name, pid, seconds
 start=$SECONDS
 # Our own tables (handoffs, notifications) are migrated with Alembic before anything starts.
 "$VENV/python" -m bot db upgrade
-"$VENV/rasa" run actions --actions actions --port "$ACTIONS_PORT" > var/log/actions.log 2>&1 &
+# The action server listens on loopback and wants the token the Rasa server sends
+# (endpoints.yml); `python -m bot serve` passes the HTTP API token to Rasa from the
+# environment, never on the command line (ps shows command lines to every local user).
+"$VENV/python" -m bot actions --port "$ACTIONS_PORT" > var/log/actions.log 2>&1 &
 pids+=($!)
-"$VENV/rasa" run --model models/assistant.tar.gz --port "$RASA_PORT" \
-  --enable-api --auth-token "$RASA_TOKEN" --cors "*" \
-  --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
+"$VENV/python" -m bot serve --model models/assistant.tar.gz --port "$RASA_PORT" \
+  --enable-api --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
 pids+=($!)
 # The staff console talks to Rasa's HTTP API with the same token.
 RASA_URL="http://localhost:$RASA_PORT" "$VENV/python" -m bot console --port "$CONSOLE_PORT" \

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.venv/bin
+umask 077  # var/, tokens and logs are for this user only
 # As the Makefile: quieter TensorFlow and SQLAlchemy, no telemetry from Rasa.
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" RASA_TELEMETRY_ENABLED=false
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
@@ -21,6 +22,7 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 LOGS=var/log/prod
 WORK=var/prod
 mkdir -p "$LOGS" "$WORK"
+chmod 700 var var/log "$LOGS" "$WORK"
 [ -x "$NGINX" ] || { echo "nginx is not installed: make nginx" >&2; exit 1; }
 
 # Without DATABASE_URL: database rasa_prod on the local PostgreSQL server, created if missing.
@@ -88,12 +90,14 @@ sed "s|localhost:5055|localhost:$ACTIONS_PORT|" endpoints.yml > "$WORK/endpoints
   > /dev/null
 "$NGINX" -t -q -p "$WORK/nginx" -c "$PWD/$WORK/nginx/nginx.conf"
 
-"$VENV/rasa" run actions --actions actions --port "$ACTIONS_PORT" > "$LOGS/actions.log" 2>&1 &
+"$VENV/python" -m bot actions --port "$ACTIONS_PORT" > "$LOGS/actions.log" 2>&1 &
 pids+=($!)
+# The replicas are behind nginx: the client address is the right-most X-Forwarded-For.
+export TRUST_PROXY=1
 for port in "$REPLICA_A_PORT" "$REPLICA_B_PORT"; do
-  "$VENV/rasa" run --model models/assistant.tar.gz --interface 127.0.0.1 --port "$port" \
-    --enable-api --auth-token "$RASA_TOKEN" --cors "*" \
-    --credentials credentials.yml --endpoints "$WORK/endpoints.yml" > "$LOGS/rasa-$port.log" 2>&1 &
+  "$VENV/python" -m bot serve --model models/assistant.tar.gz --interface 127.0.0.1 --port "$port" \
+    --enable-api --credentials credentials.yml --endpoints "$WORK/endpoints.yml" \
+    > "$LOGS/rasa-$port.log" 2>&1 &
   pids+=($!)
 done
 "$NGINX" -p "$WORK/nginx" -c "$PWD/$WORK/nginx/nginx.conf" -g 'daemon off;' \

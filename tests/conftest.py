@@ -19,6 +19,9 @@ SHARED = ROOT.parent / "shared"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+# endpoints.yml sends ${ACTION_SERVER_TOKEN} to the action server: one token for this run,
+# inherited by every server the tests start (and needed to read endpoints.yml in process).
+os.environ.setdefault("ACTION_SERVER_TOKEN", "tests-" + os.urandom(16).hex())
 
 
 @pytest.fixture(scope="session")

@@ -100,7 +100,12 @@ def running_stack(
         (ROOT / "endpoints.yml").read_text().replace("localhost:5055", f"localhost:{actions_port}")
     )
     token = token or "test-token-" + uuid.uuid4().hex
-    full_env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", **(env or {})}
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "RASA_TOKEN": token,  # `python -m bot serve` takes it from here, not the command line
+        **(env or {}),
+    }
     procs, logs = [], []
     started = time.monotonic()
     try:
@@ -108,15 +113,7 @@ def running_stack(
             logs.append(open(workdir / "actions.log", "w"))
             procs.append(
                 subprocess.Popen(
-                    [
-                        str(BIN / "rasa"),
-                        "run",
-                        "actions",
-                        "--actions",
-                        "actions",
-                        "--port",
-                        str(actions_port),
-                    ],
+                    [str(BIN / "python"), "-m", "bot", "actions", "--port", str(actions_port)],
                     cwd=ROOT,
                     env=full_env,
                     stdout=logs[-1],
@@ -126,15 +123,15 @@ def running_stack(
         logs.append(open(workdir / "rasa.log", "w"))
         rasa = subprocess.Popen(
             [
-                str(BIN / "rasa"),
-                "run",
+                str(BIN / "python"),
+                "-m",
+                "bot",
+                "serve",
                 "--model",
                 str(model_path),
                 "--port",
                 str(rasa_port),
                 "--enable-api",
-                "--auth-token",
-                token,
                 "--credentials",
                 "credentials.yml",
                 "--endpoints",

@@ -26,7 +26,15 @@ import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bot.limits import Gate, Limits, Refused, check_sender, clean_text
+from bot.limits import (
+    Gate,
+    Limits,
+    Refused,
+    address_key,
+    check_sender,
+    clean_text,
+    client_address,
+)
 from tests.conftest import ROOT
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -71,17 +79,31 @@ def test_clean_text_drops_control_characters_and_keeps_emoji_and_rtl():
 
 
 @pytest.mark.parametrize(
-    "sender", [None, "", "   ", 42, ["a"], {"a": 1}, "x" * 129, "a\x00b", "a\nb", "\udcff"]
+    "sender",
+    [
+        None,
+        "",
+        "   ",
+        42,
+        ["a"],
+        {"a": 1},
+        "x" * 129,
+        "a\x00b",
+        "a\nb",
+        "\udcff",
+        "a/../b",
+        "a%2Fb",
+    ],
 )
 def test_unusable_sender_ids_are_refused(sender):
     with pytest.raises(Refused) as exc:
-        check_sender(sender, Limits())
+        check_sender(sender, Limits(), "rest")
     assert exc.value.status == 400 and exc.value.code == "invalid_sender"
 
 
 def test_sender_ids_up_to_the_limit_are_fine():
-    assert check_sender("x" * 128, Limits()) == "x" * 128
-    assert check_sender("+15550100123", Limits()) == "+15550100123"
+    assert check_sender("x" * 128, Limits(), "rest") == "x" * 128
+    assert check_sender("+15550100123", Limits(), "twilio") == "+15550100123"
 
 
 def _gate(**kw) -> Gate:
@@ -135,9 +157,33 @@ def test_rate_limit_per_sender_and_channel_and_the_crisis_exception():
         gate.admit("rest", "fast", "hello")
     assert not second.value.first, "only the first refusal in a window is marked first"
     assert gate.admit("rest", "slow", "hello") == "hello", "other senders are not affected"
-    assert gate.admit("twilio", "fast", "hello") == "hello", "counted per channel"
+    assert gate.admit("twilio", "+15550100123", "hello") == "hello", "other channels neither"
     urgent = "i am going to kill myself tonight"
     assert gate.admit("rest", "fast", urgent) == urgent, "never rate-limit a crisis"
+
+
+def test_rotating_sender_ids_meet_the_limit_per_address():
+    """Issue 12 (6): a new sender id per message once lifted the per-sender limit."""
+    gate = _gate(rate_per_minute=3, address_rate_per_minute=5)
+    while time.time() % 60 > 50:  # one minute window for the whole test
+        time.sleep(1)
+    here, elsewhere = address_key("203.0.113.7"), address_key("198.51.100.2")
+    for i in range(5):
+        assert gate.admit("rest", f"rotating-{i}", "hello", here) == "hello"
+    with pytest.raises(Refused) as refused:
+        gate.admit("rest", "rotating-5", "hello", here)
+    assert refused.value.status == 429 and "network" in refused.value.detail
+    assert gate.admit("rest", "rotating-6", "hello", elsewhere) == "hello", "others unaffected"
+    urgent = "i am going to kill myself tonight"
+    assert gate.admit("rest", "rotating-7", urgent, here) == urgent, "a crisis is answered"
+
+
+def test_the_client_address_is_the_one_our_proxy_appended():
+    forged = "1.2.3.4, 203.0.113.7"  # the client wrote 1.2.3.4; nginx appended the peer
+    assert client_address("10.0.0.5", forged, trust_proxy=True) == "203.0.113.7"
+    assert client_address("10.0.0.5", forged, trust_proxy=False) == "10.0.0.5"
+    assert address_key("203.0.113.7") != address_key("203.0.113.8")
+    assert "203.0.113.7" not in address_key("203.0.113.7")
 
 
 def test_rate_limit_off_with_zero():
@@ -456,14 +502,16 @@ def test_fuzzed_http_api(stack, bystander):
 # --- socket.io, fuzzed --------------------------------------------------------------------
 
 
-async def _socketio_case(base: str, request_data, message_data) -> list:
+async def _socketio_case(base: str, request_data, message_data, session=None) -> list:
+    """Send ``message_data`` after ``request_data``; the bot messages received. The token
+    the server confirmed is appended to ``session``."""
     import socketio
 
     received: list = []
     client = socketio.AsyncClient(reconnection=False)
     client.on("bot_uttered", lambda data: received.append(data))
     confirmed = asyncio.Event()
-    session: list = []
+    session = [] if session is None else session
     client.on("session_confirm", lambda sid: (session.append(sid), confirmed.set()))
     await client.connect(base, transports=["websocket"], socketio_path="/socket.io")
     try:
@@ -527,13 +575,12 @@ def test_socketio_refusals_name_the_crisis_line(stack):
         assert received and "988" in received[0]["text"], data
     users = [e for e in stack.tracker(victim)["events"] if e["event"] == "user"]
     assert len(users) == 1, "nothing was written into another session"
-    session = "sio-ok-" + uuid.uuid4().hex[:6]
+    sessions: list = []
     received = asyncio.run(
-        _socketio_case(
-            stack.base, {"session_id": session}, {"session_id": session, "message": "\x00hi\x00"}
-        )
+        _socketio_case(stack.base, {}, {"session_id": CONFIRMED, "message": "\x00hi\x00"}, sessions)
     )
     assert received, "an ordinary answer"
+    session = sessions[0].split(".")[0]  # the server-issued conversation id
     users = [e for e in stack.tracker(session)["events"] if e["event"] == "user"]
     assert users[-1]["text"] == "hi"
 

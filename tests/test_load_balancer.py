@@ -281,12 +281,12 @@ async def _socketio_answer_and_staff_reply(lb, transports: list) -> tuple:
 
     import socketio
 
-    session = _sender("lb-socketio")
     received: list = []
     confirmed = asyncio.Event()
     client = socketio.AsyncClient(reconnection=False)
     client.on("bot_uttered", lambda data: received.append(data))
-    client.on("session_confirm", lambda _data: confirmed.set())
+    tokens: list = []
+    client.on("session_confirm", lambda token: (tokens.append(token), confirmed.set()))
 
     async def wait_for(check, what: str, timeout: float = 90) -> str:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -300,9 +300,10 @@ async def _socketio_answer_and_staff_reply(lb, transports: list) -> tuple:
     await client.connect(lb.base, transports=transports, socketio_path="/socket.io")
     try:
         assert client.transport() == transports[0]
-        await client.emit("session_request", {"session_id": session})
+        await client.emit("session_request", {})
         await asyncio.wait_for(confirmed.wait(), 30)
-        await client.emit("user_uttered", {"message": "what is klonopin?", "session_id": session})
+        session = tokens[0].split(".")[0]  # the server issues the conversation id
+        await client.emit("user_uttered", {"message": "what is klonopin?", "session_id": tokens[0]})
         answer = await wait_for(lambda t: bool(t), "an answer")
 
         reply = f"Hello from the clinic {uuid.uuid4().hex[:6]}"

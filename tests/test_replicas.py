@@ -381,12 +381,12 @@ async def test_a_staff_reply_through_replica_b_reaches_a_widget_on_replica_a(rep
     import socketio
 
     a, b = replicas.a, replicas.b
-    session = _sender("socketio")
     received: list = []
     confirmed = asyncio.Event()
     client = socketio.AsyncClient(reconnection=False)
     client.on("bot_uttered", lambda data: received.append(data))
-    client.on("session_confirm", lambda _data: confirmed.set())
+    tokens: list = []
+    client.on("session_confirm", lambda token: (tokens.append(token), confirmed.set()))
 
     async def wait_for(check, what: str, timeout: float = 90) -> str:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -399,9 +399,10 @@ async def test_a_staff_reply_through_replica_b_reaches_a_widget_on_replica_a(rep
 
     await client.connect(a.base, transports=["websocket"], socketio_path="/socket.io")
     try:
-        await client.emit("session_request", {"session_id": session})
+        await client.emit("session_request", {})
         await asyncio.wait_for(confirmed.wait(), 30)
-        await client.emit("user_uttered", {"message": "what is klonopin?", "session_id": session})
+        session = tokens[0].split(".")[0]  # the server issues the conversation id
+        await client.emit("user_uttered", {"message": "what is klonopin?", "session_id": tokens[0]})
         await wait_for(lambda t: bool(t), "an answer from replica A")
 
         # The staff console's reply, sent to replica B (which has no socket.io client).

@@ -177,15 +177,20 @@ async def test_crisis_over_the_socketio_channel_gets_resources_and_a_handoff(sta
     import socketio
 
     received: list = []
+    tokens: list = []
     client = socketio.AsyncClient(reconnection=False)
     client.on("bot_uttered", lambda data: received.append(data))
-    session = _sender()
+    client.on("session_confirm", lambda token: tokens.append(token))
     await client.connect(stack.base, transports=["websocket"], socketio_path="/socket.io")
     try:
-        await client.emit("session_request", {"session_id": session})
-        await asyncio.sleep(0.5)
+        await client.emit("session_request", {})
+        for _ in range(100):
+            if tokens:
+                break
+            await asyncio.sleep(0.1)
+        session = tokens[0].split(".")[0]  # the server-issued conversation id
         await client.emit(
-            "user_uttered", {"message": "i want to kill myself", "session_id": session}
+            "user_uttered", {"message": "i want to kill myself", "session_id": tokens[0]}
         )
         for _ in range(100):
             if len(received) >= 2:

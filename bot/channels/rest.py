@@ -34,7 +34,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.fallback import degraded_answer, unavailable_text
-from bot.limits import Gate, Refused, apply_request_limit
+from bot.limits import (
+    CLIENT_ADDRESS_KEY,
+    Gate,
+    Refused,
+    address_key,
+    apply_request_limit,
+    client_address,
+)
+from bot.settings import trust_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -158,10 +166,17 @@ class LimitedRestInput(RestInput):
             metadata = body.get("metadata")
             if metadata is not None and not isinstance(metadata, dict):
                 return refusal(Refused(400, "invalid_metadata", "metadata must be an object."))
+            address = client_address(
+                request.ip, request.headers.get("x-forwarded-for"), trust_proxy()
+            )
+            key = address_key(address)
             try:
-                text = gate.admit(self.name(), body.get("sender"), body.get("message"))
+                text = gate.admit(self.name(), body.get("sender"), body.get("message"), key)
             except Refused as exc:
                 return refusal(exc)
+            # Set by the server, whatever the client sent: the handoff flood guard
+            # (bot.handoff) groups crises from one address by it.
+            metadata = {**(metadata or {}), CLIENT_ADDRESS_KEY: key}
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text, collector, body["sender"], input_channel=self.name(), metadata=metadata

@@ -17,11 +17,13 @@ need different prefixes.
 
 Without ``REDIS_URL`` this is Rasa's channel (one process, in-memory manager).
 
-Either way, incoming events are checked before Rasa sees them (``bot.limits``): a
-``session_request`` whose ``session_id`` is not a usable id gets a fresh one; a
-``user_uttered`` that is not an object, has no valid session id, names a session this
-socket did not open, or is refused by the gate (empty, too long, too fast) is answered on
-that socket with the reason and the crisis line; a message that cannot be processed
+Either way, incoming events are checked before Rasa sees them (``bot.limits``). Sessions
+are issued by the server (:mod:`bot.channels.web_sessions`): a ``session_request`` resumes
+a conversation only with the signed token the server gave for it, and gets a new session
+otherwise; the socket keeps its one conversation id in its socket.io session. A
+``user_uttered`` that is not an object, arrives before a session, names another session,
+or is refused by the gate (empty, too long, too fast) is answered on that socket with the
+reason and the crisis line; a message that cannot be processed
 (database down) is answered with the crisis resources when the safety screen fires, or a
 clear "unavailable" otherwise.
 """
@@ -31,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 from typing import Any, Awaitable, Callable, Optional, Text
 
 import socketio
@@ -39,8 +40,17 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from bot.limits import Gate, Refused, apply_request_limit, check_sender, crisis_footer
-from bot.settings import lock_store_key_prefix, redis_url
+from bot.channels import web_sessions
+from bot.limits import (
+    CLIENT_ADDRESS_KEY,
+    Gate,
+    Refused,
+    address_key,
+    apply_request_limit,
+    client_address,
+    crisis_footer,
+)
+from bot.settings import lock_store_key_prefix, redis_url, trust_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -139,34 +149,46 @@ class SharedSocketIOInput(SocketIOInput):
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: Text, data: Any = None) -> None:
-            session_id = data.get("session_id") if isinstance(data, dict) else None
-            try:
-                check_sender(session_id, gate.limits)
-            except Refused:
-                session_id = uuid.uuid4().hex
-            if self.session_persistence:
-                sio.enter_room(sid, session_id, namespace=namespace)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            # The server issues every session (bot.channels.web_sessions): a socket may
+            # resume only a conversation whose signed token it holds, never a REST id, a
+            # phone number or any id it chose.
+            token = data.get("session_id") if isinstance(data, dict) else None
+            conversation_id = web_sessions.verify(token) if self.session_persistence else None
+            if conversation_id is None:
+                conversation_id, token = web_sessions.issue()
+            for room in sio.rooms(sid, namespace=namespace):
+                if room != sid:  # one socket, one conversation
+                    sio.leave_room(sid, room, namespace=namespace)
+            await sio.save_session(sid, {"conversation_id": conversation_id}, namespace=namespace)
+            sio.enter_room(sid, conversation_id, namespace=namespace)
+            await sio.emit("session_confirm", token, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: Text, data: Any = None) -> None:
             if not isinstance(data, dict):
                 await tell(sid, f"Sorry, I could not read that message. {crisis_footer()}")
                 return
-            sender = data.get("session_id") if self.session_persistence else sid
-            try:
-                text = gate.admit(self.name(), sender, data.get("message"))
-            except Refused as exc:
-                await tell(sid, exc.message)
-                return
-            if self.session_persistence and sender not in sio.rooms(sid, namespace=namespace):
-                # A socket writes only into the session it was confirmed for: a session id
-                # is the conversation's only secret, and its answers go to that room.
+            own = (await sio.get_session(sid, namespace=namespace)).get("conversation_id")
+            named = data.get("session_id")
+            if own is None or (named is not None and web_sessions.verify(named) != own):
+                # A socket writes only into the session it was issued: its answers, staff
+                # replies and the watchdog's messages go to that conversation's room.
                 await tell(
                     sid,
                     "Sorry, this chat session is not open on this connection. Please reload "
                     f"the page. {crisis_footer()}",
                 )
+                return
+            sender = own
+            environ = sio.get_environ(sid, namespace=namespace) or {}
+            address = client_address(
+                environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), trust_proxy()
+            )
+            key = address_key(address)
+            try:
+                text = gate.admit(self.name(), sender, data.get("message"), key)
+            except Refused as exc:
+                await tell(sid, exc.message)
                 return
             metadata: Any = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
@@ -176,6 +198,7 @@ class SharedSocketIOInput(SocketIOInput):
                     metadata = {}
             if not isinstance(metadata, dict):
                 metadata = {}
+            metadata[CLIENT_ADDRESS_KEY] = key  # set here, never by the client
             output = SocketIOOutput(sio, self.bot_message_evt)
             message = UserMessage(
                 text, output, sender, input_channel=self.name(), metadata=metadata

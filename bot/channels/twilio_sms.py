@@ -49,6 +49,7 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
 from bot import sms
+from bot.channels import conversation_ids
 from bot.handoff import redact
 from bot.limits import Gate, Refused
 
@@ -312,6 +313,10 @@ class TwilioSMSInput(InputChannel):
             sender = params.get("From")
             if not sender:
                 return response.text("no From", status=400)
+            if not conversation_ids.is_valid(sender) or conversation_ids.owner(sender) != "sms":
+                # Signed by Twilio, so not an attack; but only a phone number may name an
+                # SMS conversation (bot.channels.conversation_ids).
+                return response.text("From is not a phone number", status=400)
             # @ signs get corrupted in SMS by some carriers.
             body = (params.get("Body") or "").replace("¡", "@")
             sid = params.get("MessageSid") or params.get("SmsSid")

@@ -12,30 +12,34 @@
 from __future__ import annotations
 
 import os
-import string
 from typing import Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
+from yarl import URL
+
+from bot.channels.conversation_ids import InvalidConversationId, path_segment
 
 
 class RasaError(RuntimeError):
     """Rasa's HTTP API could not be reached or refused the request."""
 
 
-# Rasa's server (Sanic 21.12) does not percent-decode the conversation id in the path, so
-# the id must go into the URL as it is: only characters that need no escaping in a path.
-_PATH_SAFE = set(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@/")
-
-
 def conversation_path(conversation_id: str) -> str:
-    """The id as Rasa's HTTP API will read it back, or RasaError if it cannot be."""
-    if not conversation_id or not set(conversation_id) <= _PATH_SAFE:
+    """The id as one quoted URL path segment, or RasaError if it is not a valid id.
+
+    The one definition of a valid id is :mod:`bot.channels.conversation_ids`. Rasa's
+    server (Sanic 21.12) does not percent-decode path parameters, so a valid id is
+    already its own quoted form; anything else (``/``, ``..``, ``%``, spaces) is refused
+    here rather than sent: ``pt-atk/../pt-victim-1`` once addressed another patient.
+    """
+    try:
+        return path_segment(conversation_id)
+    except InvalidConversationId:
         raise RasaError(
-            "this conversation id has characters Rasa's HTTP API cannot address "
-            "(spaces, ?, #, %, non-ASCII); reach the patient another way"
-        )
-    return conversation_id
+            "this conversation id is not a valid id (it may predate the id rules); the "
+            "console cannot address it through Rasa's HTTP API"
+        ) from None
 
 
 class RasaClient:
@@ -55,11 +59,20 @@ class RasaClient:
             raise RasaError("RASA_TOKEN is not set: the console cannot reach Rasa's HTTP API")
         return cls(os.environ.get("RASA_URL", "http://localhost:5005"), token)
 
-    async def _post(self, conversation_id: str, path: str, body, extra: str = "") -> dict:
-        url = (
-            f"{self.base_url}/conversations/{conversation_path(conversation_id)}/{path}"
-            f"?token={quote(self.token)}{extra}"
-        )
+    def url(self, conversation_id: str, *path: str, **query: str) -> URL:
+        """``{base}/conversations/{id}/{path...}?token=...``, every segment quoted.
+
+        ``encoded=True`` keeps aiohttp/yarl from re-quoting or normalising the path.
+        """
+        segments = ["conversations", conversation_path(conversation_id)]
+        segments += [quote(p, safe="") for p in path]
+        params = urlencode({"token": self.token, **query})
+        return URL(f"{self.base_url}/{'/'.join(segments)}?{params}", encoded=True)
+
+    async def _post(
+        self, conversation_id: str, path: str, body, query: Optional[dict] = None
+    ) -> dict:
+        url = self.url(conversation_id, *path.split("/"), **(query or {}))
         try:
             async with aiohttp.ClientSession(timeout=self.timeout) as session:
                 async with session.post(url, json=body) as response:
@@ -95,7 +108,7 @@ class RasaClient:
                 [{"event": "slot", "name": k, "value": v} for k, v in slots.items()],
             )
         result = await self._post(
-            conversation_id, "execute", {"name": response}, "&output_channel=latest"
+            conversation_id, "execute", {"name": response}, {"output_channel": "latest"}
         )
         # Leave the tracker as after any bot turn: listening. Without this the patient's
         # next message follows a bot utterance, and the rules (which expect action_listen
