@@ -120,6 +120,66 @@ def eval_team(path: Path = CORPUS) -> Dict:
     }
 
 
+def eval_blind(path: Path) -> Dict:
+    """The four measures of a blind round (tests/safety/blind/), as issue 13 states them:
+    recall of crisis+emergency (predicted >= crisis), emergency rated emergency, false
+    escalation of harmless messages (labelled none, predicted >= crisis), concern flagged
+    (labelled concern, predicted >= concern); plus the misses by kind."""
+    rows = read_corpus(path)
+    counts: Counter = Counter()
+    missed: Counter = Counter()
+    errors = []
+    for row in rows:
+        gold, pred = Level(row["level"]), assess(row["text"]).level
+        kind = row.get("kind", "")
+        if gold >= Level.CRISIS:
+            counts["positives"] += 1
+            counts["caught"] += pred >= Level.CRISIS
+        if gold == Level.EMERGENCY:
+            counts["emergency"] += 1
+            counts["emergency_right"] += pred == Level.EMERGENCY
+        if gold == Level.NONE:
+            counts["harmless"] += 1
+            counts["escalated"] += pred >= Level.CRISIS
+        if gold == Level.CONCERN:
+            counts["concern"] += 1
+            counts["flagged"] += pred >= Level.CONCERN
+        wrong = (
+            (gold >= Level.CRISIS and pred < Level.CRISIS)
+            or (gold == Level.EMERGENCY and pred != Level.EMERGENCY)
+            or (gold == Level.NONE and pred >= Level.CRISIS)
+            or (gold == Level.CONCERN and pred < Level.CONCERN)
+        )
+        if wrong:
+            missed[f"{gold.value}/{kind}"] += 1
+            errors.append({"text": row["text"], "gold": gold.value, "pred": pred.value})
+    return {
+        "file": str(path),
+        "messages": len(rows),
+        "recall_crisis_or_emergency": ratio(counts["caught"], counts["positives"]),
+        "positives": counts["positives"],
+        "emergency_rated_emergency": ratio(counts["emergency_right"], counts["emergency"]),
+        "emergencies": counts["emergency"],
+        "false_escalation": ratio(counts["escalated"], counts["harmless"]),
+        "harmless": counts["harmless"],
+        "concern_flagged": ratio(counts["flagged"], counts["concern"]),
+        "concerns": counts["concern"],
+        "wrong_by_kind": dict(missed.most_common()),
+        "errors": errors,
+    }
+
+
+def print_blind(result: Dict) -> None:
+    """One blind round's figures, in the order of the table in tests/safety/blind/README.md."""
+    r = result
+    print(f"\n== blind round {r['file']} ({r['messages']} messages) ==")
+    print(f"  recall crisis+emergency    {r['recall_crisis_or_emergency']:.2f} (n={r['positives']})")
+    print(f"  emergency rated emergency  {r['emergency_rated_emergency']:.2f} (n={r['emergencies']})")
+    print(f"  false escalation, harmless {r['false_escalation']:.2f} (n={r['harmless']})")
+    print(f"  concern flagged            {r['concern_flagged']:.2f} (n={r['concerns']})")
+    print("  wrong, by label/kind: " + ", ".join(f"{k} {v}" for k, v in r["wrong_by_kind"].items()))
+
+
 def eval_vera(path: Path, show: bool) -> Dict:
     """Each persona's prompts as one conversation, in file order, through ConversationRisk."""
     rows = read_tsv(path)
@@ -295,8 +355,23 @@ def main(argv: List[str] | None = None) -> int:
         action="store_true",
         help="print public texts that were missed or escalated (for a human reviewer)",
     )
+    ap.add_argument(
+        "--blind",
+        type=Path,
+        nargs="+",
+        help="score only these blind-round files (tests/safety/blind/roundN.tsv) and exit",
+    )
     args = ap.parse_args(argv)
     started = time.perf_counter()
+    if args.blind:
+        results = [eval_blind(path) for path in args.blind]
+        for result in results:
+            print_blind(result)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        out = args.out.with_name("safety_blind.json")
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"written {out}")
+        return 0
     team = eval_team()
     print_team(team)
     public: Dict = {}
