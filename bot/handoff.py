@@ -8,22 +8,59 @@ staff see one queue entry per person, not one per message.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+import secrets
 from typing import Iterable, List, Tuple
 
 from bot.crisis import LEVEL_ORDER
+from bot.settings import ConfigError, conversation_ref_key
 from bot.storage.db import session_scope
 from bot.storage.models import Handoff, utcnow
 
 MAX_TRIGGER_CHARS = 4000
+REF_PREFIX = "conv-"
+
+logger = logging.getLogger(__name__)
+_fallback_key: bytes | None = None
+
+
+def _ref_key() -> bytes:
+    """The deployment's reference key; a random one for this process if it is unusable."""
+    global _fallback_key
+    if _fallback_key is not None:
+        return _fallback_key
+    try:
+        return conversation_ref_key()
+    except (ConfigError, OSError) as exc:
+        # Never fall back to an unkeyed hash (reversible for phone numbers), and never
+        # break the crisis path that logs: references of this process match no other's.
+        _fallback_key = secrets.token_bytes(32)
+        logger.error(
+            "No usable conversation reference key (%s: %s); set CONVERSATION_REF_KEY or "
+            "fix SECRET_KEY / var/secret-key. References made by this process are not shared.",
+            type(exc).__name__,
+            exc,
+        )
+        return _fallback_key
 
 
 def redact(conversation_id: str) -> str:
-    """A stable, non-reversible stand-in for a conversation id in logs.
+    """A stable, non-reversible stand-in for a conversation id in logs and console URLs.
 
-    SMS conversation ids are phone numbers; they are shown to staff, never logged.
+    SMS conversation ids are phone numbers; they are shown to staff, never logged. The
+    reference is an HMAC-SHA256 (full length) keyed with the deployment's secret
+    (``bot.settings.conversation_ref_key``): without the key, nobody can recompute the
+    reference of a phone number or search for collisions.
     """
-    return "conv-" + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:12]
+    digest = hmac.new(_ref_key(), conversation_id.encode("utf-8"), hashlib.sha256)
+    return REF_PREFIX + digest.hexdigest()
+
+
+def ref_key_id() -> str:
+    """A fingerprint of the reference key (not the key): tells when references change."""
+    return hmac.new(_ref_key(), b"conversation-ref-key-id", hashlib.sha256).hexdigest()[:16]
 
 
 def record_handoff(
@@ -34,11 +71,20 @@ def record_handoff(
     trigger_text: str,
     channel: str = "unknown",
     url: str | None = None,
+    source_key: str | None = None,
 ) -> Tuple[dict, bool]:
     """Open a handoff, or escalate the conversation's unresolved one.
 
     Returns the handoff as a dict and whether it was newly created; the dict's
     ``escalated`` says whether this call raised the level of an existing handoff.
+
+    ``source_key`` (the keyed client address, :func:`bot.limits.address_key`) guards the
+    queue against floods: a new conversation whose crisis comes from an address that
+    opened a handoff in the last ``HANDOFF_BURST_MINUTES`` (still unresolved) joins that
+    handoff instead of opening another one: its reference is added to the evidence and
+    the level raised if higher. The patient still gets the crisis reply (the actions
+    send it whatever happens here); staff see one queue entry per address burst, so one
+    person rotating conversation ids cannot bury real patients in the queue.
     """
     if level not in LEVEL_ORDER or level == "none":
         raise ValueError(f"a handoff needs a level of concern or above, not {level!r}")
@@ -67,6 +113,17 @@ def record_handoff(
             existing.evidence_json = json.dumps((existing.evidence + evidence)[-50:])
             existing.updated_at = now
             return {**existing.to_dict(), "escalated": escalated}, False
+        burst = _open_handoff_from(session, source_key, now)
+        if burst is not None:
+            escalated = LEVEL_ORDER[level] > LEVEL_ORDER[burst.level]
+            if escalated:
+                burst.level = level
+            ref = redact(conversation_id)
+            note = {"category": "same_address", "text": f"new conversation, same address: {ref}"}
+            burst.categories_json = json.dumps(sorted(set(burst.categories) | set(categories)))
+            burst.evidence_json = json.dumps((burst.evidence + [note] + evidence)[-50:])
+            burst.updated_at = now
+            return {**burst.to_dict(), "escalated": escalated, "grouped": True}, False
         handoff = Handoff(
             conversation_id=conversation_id,
             channel=channel or "unknown",
@@ -77,10 +134,33 @@ def record_handoff(
             status="open",
             created_at=now,
             updated_at=now,
+            source_key=source_key,
         )
         session.add(handoff)
         session.flush()
         return {**handoff.to_dict(), "escalated": False}, True
+
+
+def _open_handoff_from(session, source_key: str | None, now) -> Handoff | None:
+    """The unresolved handoff opened from ``source_key`` within the burst window, if any."""
+    from datetime import timedelta
+
+    from bot.settings import handoff_burst_minutes
+
+    minutes = handoff_burst_minutes()
+    if not source_key or minutes <= 0:
+        return None
+    return (
+        session.query(Handoff)
+        .filter(
+            Handoff.source_key == source_key,
+            Handoff.status != "resolved",
+            Handoff.created_at >= now - timedelta(minutes=minutes),
+        )
+        .order_by(Handoff.id)
+        .with_for_update()
+        .first()
+    )
 
 
 def list_handoffs(status: str | None = None, url: str | None = None) -> List[dict]:

@@ -1,8 +1,13 @@
 """Tell on-call staff about a handoff. Pluggable: log + database by default, webhook optional.
 
-``HANDOFF_WEBHOOK_URL`` adds a notifier that POSTs the handoff as JSON. Every attempt is
+``HANDOFF_WEBHOOK_URL`` adds a notifier that POSTs an alert as JSON. Every attempt is
 recorded in the ``notifications`` table, so a failed alert is visible, never silent.
-Conversation ids are redacted in logs (SMS ids are phone numbers).
+
+An alert leaves our systems (a pager, a chat room), so it says only that staff are
+needed: the handoff id, its level, when, and a link to the console's queue (staff sign
+in to see who and why). Never the conversation id or the channel address (SMS ids are
+phone numbers), the person's words or the evidence. Logs carry at most the redacted
+reference.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import urllib.request
 from typing import List, Protocol
 
 from bot.handoff import redact
+from bot.settings import console_public_url
 from bot.storage.db import session_scope
 from bot.storage.models import Notification
 
@@ -48,8 +54,24 @@ class LogNotifier:
         return True, "logged"
 
 
+def alert_payload(handoff: dict) -> dict:
+    """What an alert outside our systems may say about a handoff: no patient data.
+
+    ``{"event": "handoff", "handoff": {"id", "level", "at", "reminder"?},
+    "console_url"}``; ``console_url`` is the queue, not the conversation's page.
+    """
+    alert = {
+        "id": handoff["id"],
+        "level": handoff["level"],
+        "at": handoff.get("updated_at") or handoff.get("created_at"),
+    }
+    if handoff.get("reminder"):
+        alert["reminder"] = int(handoff["reminder"])
+    return {"event": "handoff", "handoff": alert, "console_url": console_public_url() + "/"}
+
+
 class WebhookNotifier:
-    """POST the handoff as JSON to a configured URL (a pager, a chat room bridge...)."""
+    """POST an alert (:func:`alert_payload`) as JSON to a URL (a pager, a chat bridge...)."""
 
     name = "webhook"
 
@@ -60,7 +82,7 @@ class WebhookNotifier:
 
     def notify(self, handoff: dict) -> tuple:
         """POST and report the HTTP outcome."""
-        body = json.dumps({"event": "handoff", "handoff": handoff}).encode()
+        body = json.dumps(alert_payload(handoff)).encode()
         request = urllib.request.Request(
             self.url, body, {"Content-Type": "application/json"}, method="POST"
         )

@@ -173,10 +173,14 @@ def print_blind(result: Dict) -> None:
     """One blind round's figures, in the order of the table in tests/safety/blind/README.md."""
     r = result
     print(f"\n== blind round {r['file']} ({r['messages']} messages) ==")
-    print(f"  recall crisis+emergency    {r['recall_crisis_or_emergency']:.2f} (n={r['positives']})")
-    print(f"  emergency rated emergency  {r['emergency_rated_emergency']:.2f} (n={r['emergencies']})")
-    print(f"  false escalation, harmless {r['false_escalation']:.2f} (n={r['harmless']})")
-    print(f"  concern flagged            {r['concern_flagged']:.2f} (n={r['concerns']})")
+    rows = (
+        ("recall crisis+emergency", "recall_crisis_or_emergency", "positives"),
+        ("emergency rated emergency", "emergency_rated_emergency", "emergencies"),
+        ("false escalation, harmless", "false_escalation", "harmless"),
+        ("concern flagged", "concern_flagged", "concerns"),
+    )
+    for label, key, n in rows:
+        print(f"  {label:<27}{r[key]:.2f} (n={r[n]})")
     print("  wrong, by label/kind: " + ", ".join(f"{k} {v}" for k, v in r["wrong_by_kind"].items()))
 
 

@@ -1,9 +1,12 @@
-"""Train the Rasa model only when its inputs changed since the last training.
+"""Train the Rasa model and the learned safety layer only when their inputs changed.
 
-Inputs: config.yml, domain.yml and everything under data/. Their hash is stored beside
+Rasa's inputs: config.yml, domain.yml and the YAML under data/. Their hash is stored beside
 the model, so `make run` and `make test` train once and then reuse the model for every
 later run and test. Our own components (bot/components) learn nothing: Rasa loads their
 code by module path at run time, so changing it needs no new model.
+
+The learned safety layer (models/safety_head/, bot/safety/learned.py) keeps its own hash
+of its training examples and code, and is retrained only when they change.
 """
 
 from __future__ import annotations
@@ -35,7 +38,24 @@ def inputs_digest() -> str:
 
 
 def main() -> int:
-    """Train if needed; print what happened and how long training took."""
+    """Train what is out of date; print what happened and how long it took."""
+    status = train_rasa()
+    if status:
+        return status
+    return train_safety_head()
+
+
+def train_safety_head() -> int:
+    """The learned safety layer, if its examples or code changed."""
+    cmd = [sys.executable, "-m", "bot.safety.learned", "train", "--if-needed"]
+    result = subprocess.run(cmd, cwd=ROOT)
+    if result.returncode != 0:
+        print("training the safety head failed", file=sys.stderr)
+    return result.returncode
+
+
+def train_rasa() -> int:
+    """The Rasa model, if config, domain or the NLU/story data changed."""
     digest = inputs_digest()
     if MODEL.exists() and STAMP.exists() and STAMP.read_text().strip() == digest:
         print(f"model up to date: {MODEL.relative_to(ROOT)}")

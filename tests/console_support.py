@@ -12,12 +12,34 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
+import pyotp
 import requests
 
 from tests.conftest import BIN, ROOT, free_port
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery staple"
+TOTP_SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
+# Not a famous example password (the console refuses "correct horse battery staple").
+PASSWORD = "tidal lantern oboe 47"
+# TOTP secrets of the accounts tests enrolled, by (console base URL, username): a test
+# signs in like a person with an authenticator app, with codes made by pyotp.
+_totp_secrets: dict = {}
+
+
+def remember_totp(base: str, username: str, secret: str) -> None:
+    """Keep the TOTP secret an account enrolled with (read from its /account page)."""
+    _totp_secrets[(base, username)] = secret
+
+
+def totp_code(base: str, username: str) -> str:
+    """The current code of an account the tests enrolled."""
+    return pyotp.TOTP(_totp_secrets[(base, username)]).now()
+
+
+def totp_secret_on(page_html: str) -> Optional[str]:
+    """The base32 secret shown on an /account enrolment page, if any."""
+    found = TOTP_SECRET.search(page_html)
+    return found.group(1) if found else None
 
 
 @contextmanager
@@ -83,9 +105,22 @@ class Staff(requests.Session):
         return self.post(self.base + path, data={"csrf_token": self.csrf, **(data or {})}, **kwargs)
 
     def login(self, username: str, password: str = PASSWORD, **kwargs) -> requests.Response:
-        """Open the login page, then sign in."""
+        """Open the login page, then sign in: the password, then the TOTP code when the
+        account has two-factor on; an admin without it enrols first (as the console asks)."""
         self.page("/login")
         response = self.submit("/login", {"username": username, "password": password}, **kwargs)
+        if response.ok and 'name="step" value="code"' in response.text:
+            code = totp_code(self.base, username)
+            response = self.submit("/login", {"step": "code", "code": code}, **kwargs)
         if response.ok:
-            self.page("/")
+            if totp_secret_on(self.page("/").text):
+                self.enrol_totp(username)
+                self.page("/")
         return response
+
+    def enrol_totp(self, username: str) -> requests.Response:
+        """Turn two-factor sign-in on from /account, remembering the secret."""
+        secret = totp_secret_on(self.page("/account").text)
+        assert secret, "no enrolment on /account"
+        remember_totp(self.base, username, secret)
+        return self.submit("/account/totp", {"code": pyotp.TOTP(secret).now()})

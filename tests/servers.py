@@ -28,6 +28,7 @@ class Stack:
     started_in: float
     actions_port: int = 0
     workdir: Optional[Path] = None
+    pids: tuple = ()  # the processes started (action server, Rasa server)
 
     def say(self, sender: str, text: str) -> List[dict]:
         """Send a message over the REST channel; the bot's replies."""
@@ -104,6 +105,9 @@ def running_stack(
         **os.environ,
         "DATABASE_URL": f"sqlite:///{db}",
         "RASA_TOKEN": token,  # `python -m bot serve` takes it from here, not the command line
+        # Every test's patient writes from 127.0.0.1: the flood guard would put them all in
+        # one queue entry (it is tested in tests/test_handoff_flood.py).
+        "HANDOFF_BURST_MINUTES": "0",
         **(env or {}),
     }
     procs, logs = [], []
@@ -154,6 +158,7 @@ def running_stack(
             0.0,
             actions_port=actions_port,
             workdir=workdir,
+            pids=tuple(p.pid for p in procs),
         )
         assert stack.say("warmup", "hi")
         stack.started_in = time.monotonic() - started

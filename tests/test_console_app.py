@@ -246,7 +246,7 @@ def test_admin_creates_accounts_with_strong_passwords_only(console):
             "role": "staff",
         },
     )
-    assert "Account newnurse created" in ok.text
+    assert "Account created." in ok.text
     assert Staff(console.base).login("newnurse").ok
     entries = audit.entries(20, "ada", console.db_url)
     assert any(e["action"] == "user_add" and e["target"] == "newnurse" for e in entries)

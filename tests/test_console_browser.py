@@ -22,7 +22,7 @@ import pytest
 
 from bot.handoff import redact
 from tests.conftest import ROOT
-from tests.console_support import PASSWORD
+from tests.console_support import PASSWORD, remember_totp, totp_code
 
 pytestmark = [pytest.mark.model, pytest.mark.servers]
 
@@ -48,10 +48,10 @@ FAQ_ANSWER = "benzodiazepine"
 class Patient:
     """A socket.io chat widget: python-socketio's AsyncClient on its own event loop thread."""
 
-    def __init__(self, base: str, session_id: str) -> None:
+    def __init__(self, base: str) -> None:
         import socketio
 
-        self.session_id = session_id
+        tokens: List[str] = []
         self.received: List[dict] = []
         self._lock = threading.Lock()
         self._confirmed = threading.Event()
@@ -62,13 +62,19 @@ class Patient:
         async def make():
             client = socketio.AsyncClient(reconnection=False)
             client.on("bot_uttered", self._on_bot)
-            client.on("session_confirm", lambda _data: self._confirmed.set())
+            client.on(
+                "session_confirm", lambda token: (tokens.append(token), self._confirmed.set())
+            )
             await client.connect(base, transports=["websocket"], socketio_path="/socket.io")
-            await client.emit("session_request", {"session_id": session_id})
+            await client.emit("session_request", {})
             return client
 
         self._client = self._run(make())
         assert self._confirmed.wait(15), "no session_confirm from the socket.io channel"
+        # The server issues the session: a signed token whose first part is the
+        # conversation id (bot.channels.web_sessions).
+        self.token = tokens[0]
+        self.session_id = self.token.split(".")[0]
 
     def _run(self, coro, timeout: float = 30):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -84,9 +90,7 @@ class Patient:
     def say(self, text: str) -> int:
         """Send a message; the number of bot messages received before it (for wait_for)."""
         before = len(self.texts())
-        self._run(
-            self._client.emit("user_uttered", {"message": text, "session_id": self.session_id})
-        )
+        self._run(self._client.emit("user_uttered", {"message": text, "session_id": self.token}))
         return before
 
     def wait_for(
@@ -140,6 +144,17 @@ def _login(page, base: str, username: str, shot: Optional[str] = None) -> None:
     if shot:
         _shot(page, shot)
     page.get_by_role("button", name="Sign in").click()
+    if page.locator("#code").count():  # two-factor on: the code from the "phone"
+        page.fill("#code", totp_code(base, username))
+        page.get_by_role("button", name="Sign in").click()
+    if page.locator("#totp-secret").count():  # an admin enrols before anything else
+        import pyotp
+
+        secret = page.locator("#totp-secret").inner_text().strip()
+        remember_totp(base, username, secret)
+        page.fill("#totp-code", pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Turn on two-factor sign-in").click()
+        page.goto(base + "/")
     expect(page).to_have_url(base + "/")
     expect(page.locator("header .who")).to_contain_text(
         f"({'admin' if username == 'ada' else 'staff'})"
@@ -150,8 +165,6 @@ def test_a_nurse_takes_over_a_crisis_chat_in_the_browser(console, browser):
     from playwright.sync_api import expect
 
     base = console.base
-    sid = f"web-{uuid.uuid4().hex[:12]}"
-    ref = redact(sid)
     token = f"zebra-{uuid.uuid4().hex[:8]}"
     reply = f"Hello, I am here with you now. Are you safe right now? ({uuid.uuid4().hex[:6]})"
     dialogs: List[str] = []
@@ -167,7 +180,9 @@ def test_a_nurse_takes_over_a_crisis_chat_in_the_browser(console, browser):
     page.set_default_timeout(15_000)
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.on("pageerror", lambda e: page_errors.append(str(e)))
-    patient = Patient(console.stack.base, sid)
+    patient = Patient(console.stack.base)
+    sid = patient.session_id
+    ref = redact(sid)
     try:
         # 1a. An ordinary question gets an ordinary answer on the patient's channel.
         since = patient.say(FAQ)

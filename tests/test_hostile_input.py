@@ -382,11 +382,14 @@ def test_unusual_text_is_answered_safely_and_stored_as_written(stack, text):
 @pytest.mark.model
 @pytest.mark.servers
 def test_clients_cannot_choose_the_input_channel(stack):
-    sender = "+15550100999"
+    sender = "pt-" + uuid.uuid4().hex[:8]
     body = {"sender": sender, "message": "what is klonopin?", "input_channel": "twilio"}
     assert rest(stack, body).status_code == 200
     users = [e for e in stack.tracker(sender)["events"] if e["event"] == "user"]
     assert users[-1]["input_channel"] == "rest", "staff replies must not be texted to it"
+    # Nor write into an SMS conversation: a phone number is the SMS channel's id.
+    phone = {**body, "sender": "+15550100999"}
+    assert rest(stack, phone).status_code == 400
 
 
 @pytest.mark.model

@@ -13,7 +13,7 @@ from bot.staff.accounts import AccountError, add_user, authenticate
 from bot.storage.db import get_engine
 from tests.conftest import ROOT
 
-GOOD = "correct horse battery"
+GOOD = "violet harbour quill"
 
 
 def test_password_is_stored_as_an_argon2id_hash_and_verified(db_url):
@@ -100,6 +100,6 @@ def test_audit_entries_never_hold_contact_details(db_url, text, expected):
 
 
 def test_display_names_are_unique_because_claims_are_signed_with_them(db_url):
-    add_user("kim", "correct horse battery", "Kim (RN)", url=db_url)
+    add_user("kim", GOOD, "Kim (RN)", url=db_url)
     with pytest.raises(AccountError, match="already used"):
-        add_user("kim2", "correct horse battery", "kim (rn)", url=db_url)
+        add_user("kim2", GOOD, "kim (rn)", url=db_url)

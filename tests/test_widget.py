@@ -121,7 +121,8 @@ def test_the_rasa_server_serves_the_widget_files_and_the_demo_page(stack):
     cfg = clinic_config()
     assert cfg.clinic.name in demo
     tags = re.findall(r"<script\b[^>]*>", demo)
-    assert len(tags) == 1 and f'src="{stack.base}/webhooks/widget/widget.js"' in tags[0]
+    # The page's own tag is relative; the embed snippet names WIDGET_PUBLIC_URL, never Host.
+    assert len(tags) == 1 and 'src="/webhooks/widget/widget.js"' in tags[0]
     sources = re.findall(r'(?:src|href)="([^"]+)"', demo)
     assert sources and all(s.startswith(("/", stack.base)) for s in sources), sources
     status, headers, _ = _get(f"{base}/demo")

@@ -5,8 +5,9 @@ in our tables and in the URLs of Rasa's HTTP API that the staff console calls. E
 channel checks the id it is about to use here, and refuses anything else (400):
 
 - it is 1 to ``max_chars`` (default 128) characters from ``A-Z a-z 0-9 . _ ~ - : @ +``,
-  starting with a letter, a digit or ``+`` (phone numbers). No ``/``, ``%``, ``?``, ``#``, whitespace or
-  non-ASCII, so an id is always one path segment and can never be ``.`` or ``..``
+  starting with a letter, a digit or ``+`` (phone numbers). No ``/``, ``%``, ``?``,
+  ``#``, whitespace or non-ASCII, so an id is always one path segment and can never
+  be ``.`` or ``..``
   (``pt-atk/../pt-victim-1`` once reached another patient's conversation through the
   console's URLs);
 - each channel owns a namespace, so no channel can write into another channel's

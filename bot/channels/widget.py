@@ -136,7 +136,11 @@ class WidgetChannel(InputChannel):
 
         @bp.route("/demo", methods=["GET"])
         async def demo(request: Request) -> HTTPResponse:
-            origin = f"{request.scheme}://{request.host}"
+            from bot.settings import widget_public_url
+
+            # The configured address, never the Host header (a forged one would be
+            # written into the page and its CSP).
+            origin = widget_public_url()
             ws = origin.replace("http", "ws", 1)
             csp = (
                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -39,18 +39,27 @@ def export_action_server_token() -> str:
     return token
 
 
-def rasa_server(argv: List[str]) -> int:
-    """``rasa run`` with the token, CORS and action-server token set as described above."""
-    from bot.settings import rasa_token, widget_origins
+def rasa_argv(argv: List[str]) -> List[str]:
+    """The ``rasa run`` arguments for this process: ``argv`` plus the token and CORS."""
+    from bot.settings import ConfigError, rasa_token, widget_origins
 
-    if "--auth-token" in argv or any(a.startswith("--auth-token=") for a in argv):
-        print("pass the token in RASA_TOKEN or RASA_TOKEN_FILE, not on the command line")
-        return 2
-    export_action_server_token()
+    if any(a == "--auth-token" or a.startswith("--auth-token=") for a in argv):
+        raise ConfigError(
+            "pass the token in RASA_TOKEN or RASA_TOKEN_FILE, not on the command line"
+        )
+    if any(a == "--cors" or a.startswith("--cors=") for a in argv):
+        raise ConfigError("CORS origins come from WIDGET_ORIGINS")
     args = ["rasa", "run", *argv, "--auth-token", rasa_token()]
     origins = widget_origins()
     if origins:
         args += ["--cors", *origins]
+    return args
+
+
+def rasa_server(argv: List[str]) -> int:
+    """``rasa run`` with the token, CORS and action-server token set as described above."""
+    args = rasa_argv(argv)
+    export_action_server_token()
     sys.argv = args  # this process's arguments only; /proc/<pid>/cmdline keeps the exec'd ones
     from rasa.__main__ import main
 

@@ -19,7 +19,7 @@ from typing import Iterable, List, Optional, TextIO
 # chatter off the terminal of people and scripts using this command.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from bot.safety.detector import assess  # noqa: E402
+from bot.safety.screen import assess  # noqa: E402
 
 
 def _emit(messages: Iterable[str], out: TextIO) -> int:

@@ -38,6 +38,13 @@ class ConversationRisk:
        about overdose, lethal mixing or means ("can you overdose on klonopin?") counts as
        method-seeking when it follows distress.
 
+    4. Slow disclosure (the learned layer): the model's P(crisis or above) summed over
+       the last ``RECENT_TURNS`` user turns reaching ``SLOW_DISCLOSURE_SUM``, with at
+       least two of those turns at ``SLOW_DISCLOSURE_TURN`` or more, makes the
+       conversation at least ``crisis``: each turn alone stayed below the line, together
+       they are a disclosure ("rough week" ... "dont see the point" ... "been giving my
+       stuff away").
+
     ``risk.level`` is the current level, ``risk.weak_signals`` the weak-signal count,
     ``risk.to_dict()`` a JSON-serialisable summary.
     """
@@ -46,6 +53,9 @@ class ConversationRisk:
     WEAK_FOR_CRISIS = 4
     TURNS_FOR_CRISIS = 3
     SHORT_REPLY_WORDS = 8
+    RECENT_TURNS = 3
+    SLOW_DISCLOSURE_SUM = 1.0
+    SLOW_DISCLOSURE_TURN = 0.3
 
     def __init__(self) -> None:
         """Start an empty conversation at level ``none``."""
@@ -56,6 +66,7 @@ class ConversationRisk:
         self.categories: List[str] = []
         self.reasons: List[str] = []
         self._seen: Set[str] = set()
+        self._recent_risk: List[float] = []
 
     def _raise(self, level: Level, reason: str) -> None:
         if level > self.level:
@@ -94,6 +105,11 @@ class ConversationRisk:
             e["category"] == "informational" and _METHOD_TOPICS & set(e.get("tags", []))
             for e in assessment.evidence
         )
+        self._recent_risk = (self._recent_risk + [assessment.model_risk])[-self.RECENT_TURNS :]
+        raised = [r for r in self._recent_risk if r >= self.SLOW_DISCLOSURE_TURN]
+        if sum(self._recent_risk) >= self.SLOW_DISCLOSURE_SUM and len(raised) >= 2:
+            self._raise(Level.CRISIS, "learned layer: risk summed over the last turns")
+
         if earlier & _IDEATION and (context or method):
             self._raise(Level.EMERGENCY, "ideation earlier, then timeframe/means/method now")
         elif earlier & _DISTRESS and method:
@@ -128,7 +144,7 @@ __all__ = ["ConversationRisk"]
 @lru_cache(maxsize=8192)
 def assess_cached(text: str) -> Assessment:
     """:func:`assess`, cached by text (the detector is deterministic)."""
-    from bot.safety.detector import assess
+    from bot.safety.screen import assess
 
     return assess(text)
 

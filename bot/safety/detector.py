@@ -30,6 +30,7 @@ Public API: :func:`assess`, :class:`Assessment`, :class:`Level`.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -119,6 +120,11 @@ class Assessment:
     suppressed: List[Dict[str, Any]] = field(default_factory=list)
     context: List[Dict[str, Any]] = field(default_factory=list)
     weak_signals: int = 0
+    # Set by bot.safety.screen: the learned layer's evidence entry and P(crisis or above),
+    # or why it could not run.
+    model: Optional[Dict[str, Any]] = None
+    model_risk: float = 0.0
+    model_error: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON-serialisable summary: text, level, categories, evidence."""
@@ -407,12 +413,43 @@ def clean_text(text: str) -> str:
     return text
 
 
+def _within(a: str, b: str, limit: int) -> bool:
+    """Whether ``a`` is at most ``limit`` edits (insert, delete, substitute, swap) from ``b``."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return False
+        prev2, prev = prev, cur
+    return prev[-1] <= limit
+
+
+@functools.lru_cache(maxsize=20000)
+def near_risk_word(word: str) -> Optional[str]:
+    """The risk lexicon word a misspelled token stands for (see ``P.RISK_LEXICON``)."""
+    if len(word) < 5 or not word.isalpha() or word in P.RISK_LEXICON:
+        return None
+    if word in P.KNOWN_NEAR_MISSES or word in P.NORM_MAP:
+        return None
+    limit = 2 if len(word) >= 8 else 1
+    for target in sorted(P.RISK_LEXICON):
+        if _within(word, target, limit):
+            return target
+    return None
+
+
 def _normalise_tokens(doc) -> None:
     """Map misspellings and slang onto one NORM (and LEMMA) per token, in place."""
     norm_map, lemma_fixes = P.NORM_MAP, P.LEMMA_FIXES
     for tok in doc:
         norm = tok.norm_
-        new = norm_map.get(norm)
+        new = norm_map.get(norm) or near_risk_word(norm)
         if new is not None and new != norm:
             tok.norm_ = new
             tok.lemma_ = lemma_fixes.get(new, new)
@@ -746,7 +783,38 @@ def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
         hedged = any(w in P.HEDGE_CUES for w in norms[ctx.sent_start[start] : end])
         if hit.level == Level.CRISIS and hedged:
             hit.level = Level.CONCERN
+        # Someone else, back then, and well now ("my friend had a seizure 10 yrs ago,
+        # shes fine now"): a story, not a situation.
+        if hit.past or _recovered(ctx, start):
+            hit.level = min(hit.level, Level.CONCERN, key=lambda lv: lv.rank)
+    if hit.category in _BODY_CATEGORIES and _animal_subject(ctx, start):
+        hit.tags.append("animal")
+        hit.level = Level.NONE
+    if hit.category in _METHOD_CATEGORIES and _in_sentence(ctx, start, P.STUDY_CUES):
+        hit.tags.append(hit.category)
+        hit.category = "informational"
+        hit.informational = True
+        hit.level = min(hit.level, Level.CONCERN, key=lambda lv: lv.rank)
     return hit
+
+
+_BODY_CATEGORIES = frozenset({"severe_withdrawal", "overdose", "dangerous_mixing"})
+_METHOD_CATEGORIES = frozenset({"method_seeking", "overdose", "dangerous_mixing"})
+
+
+def _animal_subject(ctx: _Context, start: int) -> bool:
+    """An animal named in the few words before the match, in its sentence."""
+    ss = ctx.sent_start[start]
+    return any(w in P.ANIMAL_WORDS for w in ctx.norms[max(ss, start - 6) : start + 1])
+
+
+def _recovered(ctx: _Context, start: int) -> bool:
+    """The message says the person is well now ("shes fine now", "doing great")."""
+    norms = ctx.norms
+    for i, word in enumerate(norms):
+        if word == "now" and any(w in P.RECOVERY_WORDS for w in norms[max(0, i - 4) : i]):
+            return True
+    return False
 
 
 def _apply_boosts(hits: List[_Hit]) -> None:

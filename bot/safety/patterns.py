@@ -128,6 +128,21 @@ TEXT_REWRITES: List[Tuple[str, str]] = [
 ]
 
 # Single-token normalisation: misspellings, SMS spellings and brand-name variants.
+# Spelling tolerance: a token of at least 5 letters that is neither in NORM_MAP nor a word
+# of KNOWN_NEAR_MISSES, within one edit (two for 8+ letters) of one of these, is read as
+# it ("suicidial", "myslf", "overdoes", "seizurs", "halucinating"). Short words are left
+# alone: one edit away from "kill" or "die" are too many real words.
+RISK_LEXICON: FrozenSet[str] = frozenset(
+    {"suicide", "suicidal", "myself", "overdose", "overdosed", "overdosing", "seizure",
+     "seizures", "seizing", "hallucinating", "hallucinations", "hallucinate", "convulsing",
+     "convulsions", "unconscious", "unresponsive", "clonazepam", "klonopin", "lethal",
+     "goodbye", "worthless", "hopeless", "unalive"}
+)
+# Real words one edit away from the lexicon that must stay themselves.
+KNOWN_NEAR_MISSES: FrozenSet[str] = frozenset(
+    {"seizing", "sizure", "lethals", "letha", "hopeful", "goodbyes", "ourself", "himself",
+     "herself", "itself", "thyself", "yourself", "overdoes", "overdue", "overdone"}
+)
 NORM_MAP: Dict[str, str] = {
     # suicide and self-harm
     "suicde": "suicide", "sucide": "suicide", "suiside": "suicide", "sucicide": "suicide",
@@ -370,6 +385,20 @@ CURRENT_PHRASES: Tuple[Tuple[str, ...], ...] = (
 # ...these only in the same clause ("...two years ago and i still miss him" stays past).
 CLAUSE_CURRENT_CUES: FrozenSet[str] = frozenset({"now", "still", "today", "tonight"})
 # "now" followed by one of these is a recovery statement, not a current risk cue.
+# An animal named just before a withdrawal/overdose/seizure word makes it the animal's
+# ("my dog had a seizure this morning", "the vet upped his keppra").
+ANIMAL_WORDS: FrozenSet[str] = frozenset(
+    {"dog", "dogs", "cat", "cats", "puppy", "pup", "kitten", "kitty", "pet", "pets", "horse",
+     "vet", "veterinarian", "rabbit", "bunny", "parrot", "hamster", "ferret", "perro", "gato",
+     "perrito", "gatito", "mascota"}
+)
+# Study framing that makes a lethality or overdose question informational, not personal
+# ("for my pharm tox exam whats the LD50"). Not "for a friend": that is a known euphemism.
+STUDY_CUES: Tuple[Tuple[str, ...], ...] = (
+    ("exam",), ("quiz",), ("homework",), ("assignment",), ("lecture",), ("textbook",),
+    ("for", "class"), ("for", "my", "class"), ("nursing", "school"), ("pharm",),
+    ("pharmacology",), ("toxicology",), ("in", "rats"), ("in", "mice"), ("study", "guide"),
+)
 RECOVERY_WORDS: FrozenSet[str] = frozenset(
     {"better", "fine", "good", "okay", "ok", "happy", "well", "great", "stable", "recovered",
      "clean", "sober", "healthy", "safe", "alright", "thriving", "content"}
@@ -746,6 +775,17 @@ OVERDOSE: List[Rule] = [
          "overdosed", "am/is/'s/'m/are/been/keep overdosing", "<think> i ~2 <overdose>",
          "<overdose> on purpose", "i ~2 <overdose> ~2 on", "<overdose> ~2 again",
          info="impersonal", past="ideation"),
+    # An overdose already taken, told in the past tense ("took an overdose an hour ago").
+    # "Not safe right now" and its wordings: the C-SSRS's imminent side, said directly.
+    rule("cannot_stay_safe", "suicidal_ideation", CRISIS,
+         "can not keep myself safe", "not think i can keep myself safe", "can not stay safe",
+         "not think i can stay safe", "not safe right now", "not safe with myself",
+         "not safe by myself", "not safe alone tonight", "not going to be safe",
+         "can not promise i will be safe", "can not promise to stay safe",
+         info="impersonal", past="ideation"),
+    rule("took_an_overdose", "overdose", EMERGENCY,
+         "took/taken/had/did an/a overdose", "took/taken ~2 too many",
+         info="impersonal", past="ideation"),
     rule("overdose_word", "overdose", CONCERN, "overdose", "overdoses", "overdosing",
          "<overdose>", info="topic", past="downgrade"),
     rule("not_breathing", "overdose", EMERGENCY,
@@ -791,6 +831,14 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          "brain zaps ~4 seizure", "seizure coming", "close to a seizure",
          info="topic"),
     rule("seizure_word", _SW, CONCERN, "seizure", "seizures", "convulsions", "fits",
+         info="topic", past="downgrade"),
+    # Delirium told plainly: confusion or blackouts (with or without shaking), or not
+    # knowing where one is: an emergency in withdrawal (CLINICAL.md section 2).
+    rule("delirium_now", _SW, EMERGENCY,
+         "keep/keeps/kept blacking/passing out", "been blacking out", "blacked out ~3 again",
+         "so/really/very/totally confused ~4 shaking/blacking/shaky/trembling",
+         "do not know where i am", "did not know where i was", "no idea where i am",
+         "do not recognize ~3 my/where", "can not think straight ~4 shaking",
          info="topic", past="downgrade"),
     rule("hallucinating_now", _SW, EMERGENCY,
          "hallucinating", "<hallucinate>", "am/been/keep/started having hallucinations",

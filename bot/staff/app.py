@@ -1,20 +1,25 @@
 """The staff console: a Sanic web app beside the assistant (``python -m bot console``).
 
 Pages (role needed):
-  /login                    sign in (public)
+  /login                    sign in: password, then the two-factor code if enrolled (public)
+  /account                  one's own account: two-factor (TOTP) enrolment (staff)
   /                         handoff queue, most urgent first, live (staff)
   /c/<ref>                  one conversation: live transcript, claim, reply, resolve,
                             flag, tags, notes (staff)
   /c/<ref>/export.json      the transcript as JSON (staff)
   /c/<ref>/print            a printable transcript (staff)
   /transcripts              search conversations; /transcripts.csv exports a search (staff)
-  /admin/users              accounts (admin)
+  /admin/users              accounts; clear sign-in delays (admin)
   /admin/audit              the audit log, read-only (admin)
   /admin/retention          retention days and what the next run would delete (admin)
 
 Conversations are addressed by their redacted reference (``conv-...``), never by the raw
 id, so a phone number never lands in a URL, an access log or the audit log. Every POST
-needs the session's CSRF token; every page but /login and /health needs a session.
+needs the session's CSRF token; every page but /login and /health needs a session, and an
+admin without two-factor sign-in gets only /account until they enrol.
+
+Banners come from fixed message codes (``?msg=claimed``), never from text in the URL, so
+a link cannot put words of an attacker's choosing on a console page.
 """
 
 from __future__ import annotations
@@ -39,13 +44,20 @@ from bot.crisis import LEVEL_ORDER
 from bot.handoff import HandoffStateError
 from bot.staff import accounts, audit, sessions, transcripts
 from bot.staff.rasa_client import RasaClient, RasaError
-from bot.staff.retention import apply_retention, retention_days, set_retention_days
+from bot.staff.retention import (
+    MAX_DAYS,
+    MIN_DAYS,
+    apply_retention,
+    retention_days,
+    set_retention_days,
+)
 from bot.staff.watchdog import escalate_claimed, send_reminders
 
 logger = logging.getLogger("bot.staff.app")
 HERE = Path(__file__).resolve().parent
 COOKIE = "console_session"
 LOGIN_CSRF_COOKIE = "console_login_csrf"
+PENDING_COOKIE = "console_pending"  # password right, two-factor code still due
 MAX_REPLY = 1600  # ten SMS segments
 MAX_FORM_BYTES = 64 * 1024
 
@@ -55,12 +67,66 @@ ADMIN = {
     "users_page",
     "users_add",
     "users_disable",
+    "users_unlock",
     "audit_page",
     "retention_page",
     "retention_set",
 }
 
+# What an admin without two-factor sign-in may open: enrolment and sign-out.
+ENROLMENT = {"account_page", "totp_enrol", "logout"}
+
+# The only banner texts (``?msg=`` / ``?err=`` carry a code; unknown codes show nothing).
+# {claimed_by} is filled from the database on a conversation page, never from the URL.
+MESSAGES = {
+    "claimed": "Claimed. The assistant is paused.",
+    "claimed_untold": "Claimed. The assistant is paused. (The patient was not told: the "
+    "assistant did not answer.)",
+    "sent": "Sent.",
+    "resolved": "Resolved. The assistant answers again.",
+    "resolved_untold": "Resolved. The assistant answers again. (The patient was not told: "
+    "the assistant did not answer.)",
+    "flagged": "Flagged.",
+    "unflagged": "Flag removed.",
+    "tags_saved": "Tags saved.",
+    "note_added": "Note added.",
+    "user_added": "Account created.",
+    "user_disabled": "Account disabled and signed out.",
+    "user_unlocked": "Sign-in delays cleared for the account.",
+    "retention_set": "Retention saved.",
+    "totp_enrolled": "Two-factor sign-in is on. You will need a code at each sign-in.",
+}
+ERRORS = {
+    "no_handoff_to_claim": "There is no open handoff to claim.",
+    "already_claimed": "This conversation is already claimed by {claimed_by}.",
+    "no_longer_open": "This handoff is no longer open.",
+    "pause_failed": "Could not pause the assistant, not claimed. Try again; if it keeps "
+    "failing, call the patient.",
+    "write_first": "Write a message first.",
+    "too_long": f"Messages are limited to {MAX_REPLY} characters.",
+    "claim_first": "Claim the conversation before replying.",
+    "claimed_by_other": "{claimed_by} has claimed this conversation.",
+    "send_failed": "Not sent: the assistant did not take the message. Try again.",
+    "opted_out": "Stored, but not texted: this number has opted out of SMS (STOP). "
+    "Call the patient instead.",
+    "note_needed": "Add a closing note to resolve.",
+    "no_open_handoff": "There is no open handoff.",
+    "resume_failed": "Could not resume the assistant, not resolved. Try again.",
+    "resolve_refused": "Not resolved: the handoff changed meanwhile.",
+    "empty_note": "A note needs some text.",
+    "self_disable": "You cannot disable your own account.",
+    "no_account": "There is no such account.",
+    "retention_range": f"Retention must be a whole number of days from {MIN_DAYS} to {MAX_DAYS}.",
+    "totp_wrong": "That code did not match. Check the time on your phone and try again.",
+    "totp_required": "Admins must set up two-factor sign-in before using the console.",
+}
+
 _names = itertools.count()
+
+
+class _Fields(dict):
+    def __missing__(self, key):
+        return "someone else"
 
 
 def _templates() -> Environment:
@@ -157,8 +223,11 @@ def create_app(
         return request.scheme == "https"
 
     def client_ip(request: Request) -> str:
-        if app.ctx.trust_proxy and request.headers.get("x-forwarded-for"):
-            return request.headers["x-forwarded-for"].split(",")[0].strip()[:64]
+        # Behind our proxy, the right-most X-Forwarded-For entry is the address it saw;
+        # entries to its left come from the client and may be anything.
+        forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+        if app.ctx.trust_proxy and forwarded.strip():
+            return forwarded.split(",")[-1].strip()[:64] or "unknown"
         return (request.ip or "unknown")[:64]
 
     def set_cookie(request, resp, name, value, max_age=None):
@@ -172,20 +241,28 @@ def create_app(
         if max_age is not None:
             cookie["max-age"] = max_age
 
-    def render(request: Request, name: str, status: int = 200, **ctx) -> response.HTTPResponse:
+    def render(
+        request: Request, name: str, status: int = 200, fields: Optional[dict] = None, **ctx
+    ) -> response.HTTPResponse:
         me = getattr(request.ctx, "user", None)
+        known = _Fields(fields or {})
         values = {
             "me": me,
             "csrf": me.csrf_token if me else "",
-            "flash": request.args.get("msg", "")[:500],
-            "error": request.args.get("err", "")[:500],
+            "flash": MESSAGES.get(request.args.get("msg", ""), "").format_map(known),
+            "error": ERRORS.get(request.args.get("err", ""), "").format_map(known),
             "levels": list(LEVEL_ORDER),
+            "min_password": accounts.MIN_PASSWORD_LENGTH,
+            "max_password": accounts.MAX_PASSWORD_LENGTH,
         }
         values.update(ctx)
         body = env.get_template(name).render(**values)
         return response.html(body, status=status)
 
     def back(path: str, msg: str = "", err: str = "") -> response.HTTPResponse:
+        """Redirect to ``path`` with a banner: ``msg``/``err`` are codes of MESSAGES/ERRORS."""
+        assert not msg or msg in MESSAGES, msg
+        assert not err or err in ERRORS, err
         query = urlencode({k: v for k, v in (("msg", msg), ("err", err)) if v})
         return response.redirect(path + ("?" + query if query else ""), status=303)
 
@@ -200,6 +277,8 @@ def create_app(
     async def guard(request: Request):
         request.ctx.user = None
         route = request.route.name.split(".")[-1] if request.route else None
+        if route == "static" and request.path.rstrip("/") in ("/static", ""):
+            return response.text("Not found.", status=404)  # no directory listing (was 500)
         if route is None or route in PUBLIC:
             if request.method == "POST" and route == "login":
                 given = form(request, "csrf_token", 200)
@@ -214,6 +293,10 @@ def create_app(
         request.ctx.user = user
         if route in ADMIN and not user.is_admin:
             return response.text("This page is for admins.", status=403)
+        if user.is_admin and not user.totp_enabled and route not in ENROLMENT:
+            if request.method == "GET" and not request.path.startswith("/api/"):
+                return back("/account", err="totp_required")
+            return response.text(ERRORS["totp_required"], status=403)
         if request.method not in ("GET", "HEAD"):
             given = request.headers.get("x-csrf-token") or form(request, "csrf_token", 200)
             if not sessions.csrf_ok(user.csrf_token, given):
@@ -252,40 +335,111 @@ def create_app(
         set_cookie(request, resp, LOGIN_CSRF_COOKIE, token, max_age=3600)
         return resp
 
-    @app.post("/login", name="login")
-    async def login(request: Request):
-        username = form(request, "username", 64).strip().lower()
-        password = form(request, "password", 1024)
-        nxt = _safe_next(form(request, "next", 300))
-        ip = client_ip(request)
-        if await db(sessions.login_blocked, username, ip, app.ctx.db_url):
-            await db(audit.record, username or "?", "login_blocked", "", ip, url=app.ctx.db_url)
-            return render(
-                request,
-                "login.html",
-                status=429,
-                login_csrf=request.cookies.get(LOGIN_CSRF_COOKIE, ""),
-                next=nxt,
-                error="Too many failed attempts. Wait 15 minutes or ask an admin.",
-            )
-        user = await db(accounts.authenticate, username, password, app.ctx.db_url)
-        await db(sessions.record_login, username, ip, user is not None, app.ctx.db_url)
-        if user is None:
-            await db(audit.record, username or "?", "login_failed", "", ip, url=app.ctx.db_url)
-            return render(
-                request,
-                "login.html",
-                status=401,
-                login_csrf=request.cookies.get(LOGIN_CSRF_COOKIE, ""),
-                next=nxt,
-                error="Wrong username or password.",
-            )
-        token = await db(sessions.create_session, user["id"], app.ctx.db_url)
-        await db(audit.record, user["username"], "login", "", ip, url=app.ctx.db_url)
+    def login_form(request: Request, status: int, nxt: str, error: str = "", step: str = ""):
+        return render(
+            request,
+            "login.html",
+            status=status,
+            login_csrf=request.cookies.get(LOGIN_CSRF_COOKIE, ""),
+            next=nxt,
+            error=error,
+            step=step,
+        )
+
+    def signed_in(request: Request, token: str, nxt: str) -> response.HTTPResponse:
         resp = response.redirect(nxt, status=303)
         set_cookie(request, resp, COOKIE, token)
         del resp.cookies[LOGIN_CSRF_COOKIE]
+        del resp.cookies[PENDING_COOKIE]
         return resp
+
+    async def too_many(request, username, ip, wait, nxt, step=""):
+        await db(audit.record, username or "?", "login_blocked", "", ip, url=app.ctx.db_url)
+        resp = login_form(
+            request,
+            429,
+            nxt,
+            f"Too many failed attempts. Try again in {int(wait) + 1} seconds, "
+            "or ask an admin to clear the delay.",
+            step,
+        )
+        resp.headers["Retry-After"] = str(int(wait) + 1)
+        return resp
+
+    @app.post("/login", name="login")
+    async def login(request: Request):
+        nxt = _safe_next(form(request, "next", 300))
+        ip = client_ip(request)
+        if form(request, "step", 10) == "code":
+            return await login_code(request, nxt, ip)
+        username = form(request, "username", 64).strip().lower()
+        # One character over the limit is kept, so a longer password is refused, not cut.
+        password = form(request, "password", accounts.MAX_PASSWORD_LENGTH + 1)
+        wait = await db(sessions.login_attempt, username, ip, app.ctx.db_url)
+        if wait:
+            return await too_many(request, username, ip, wait, nxt)
+        user = await db(accounts.authenticate, username, password, app.ctx.db_url)
+        if user is None:
+            await db(audit.record, username or "?", "login_failed", "", ip, url=app.ctx.db_url)
+            error = "Wrong username or password."
+            if len(password) > accounts.MAX_PASSWORD_LENGTH:
+                error += f" Passwords have at most {accounts.MAX_PASSWORD_LENGTH} characters."
+            return login_form(request, 401, nxt, error)
+        if user["totp"]:
+            await db(sessions.login_step_ok, username, ip, app.ctx.db_url)
+            pending = await db(
+                sessions.create_session, user["id"], app.ctx.db_url, sessions.STAGE_TOTP
+            )
+            resp = login_form(request, 200, nxt, step="code")
+            set_cookie(request, resp, PENDING_COOKIE, pending, max_age=300)
+            return resp
+        await db(sessions.login_succeeded, username, ip, app.ctx.db_url)
+        token = await db(sessions.create_session, user["id"], app.ctx.db_url)
+        await db(audit.record, user["username"], "login", "", ip, url=app.ctx.db_url)
+        return signed_in(request, token, "/account" if user["role"] == "admin" else nxt)
+
+    async def login_code(request: Request, nxt: str, ip: str):
+        """The second step: the password was right; check the TOTP code, rate-limited."""
+        token = request.cookies.get(PENDING_COOKIE)
+        pending = await db(sessions.get_session, token, app.ctx.db_url, sessions.STAGE_TOTP)
+        if pending is None:
+            return login_form(request, 401, nxt, "The sign-in expired; enter your password again.")
+        wait = await db(sessions.login_attempt, pending.username, ip, app.ctx.db_url)
+        if wait:
+            return await too_many(request, pending.username, ip, wait, nxt, "code")
+        code = form(request, "code", 20)
+        if not await db(accounts.totp_verify, pending.user_id, code, app.ctx.db_url):
+            await db(
+                audit.record, pending.username, "login_code_failed", "", ip, url=app.ctx.db_url
+            )
+            return login_form(request, 401, nxt, "Wrong code.", "code")
+        await db(sessions.end_session, token, app.ctx.db_url)
+        await db(sessions.login_succeeded, pending.username, ip, app.ctx.db_url)
+        session_token = await db(sessions.create_session, pending.user_id, app.ctx.db_url)
+        await db(audit.record, pending.username, "login", "", ip, url=app.ctx.db_url)
+        return signed_in(request, session_token, nxt)
+
+    # ----------------------------------------------------------------------------------
+    # One's own account: two-factor enrolment
+    # ----------------------------------------------------------------------------------
+    @app.get("/account", name="account_page")
+    async def account_page(request: Request):
+        me = request.ctx.user
+        enrolment = None
+        if not me.totp_enabled:
+            enrolment = await db(accounts.totp_enrolment, me.user_id, app.ctx.db_url)
+        return render(request, "account.html", enrolment=enrolment)
+
+    @app.post("/account/totp", name="totp_enrol")
+    async def totp_enrol(request: Request):
+        me = request.ctx.user
+        if me.totp_enabled:
+            return back("/account")
+        code = form(request, "code", 20)
+        if not await db(accounts.totp_confirm, me.user_id, code, app.ctx.db_url):
+            return back("/account", err="totp_wrong")
+        await db(audit.record, me.username, "totp_enrol", me.username, url=app.ctx.db_url)
+        return back("/", msg="totp_enrolled")
 
     @app.post("/logout", name="logout")
     async def logout(request: Request):
@@ -314,7 +468,7 @@ def create_app(
     # One conversation
     # ----------------------------------------------------------------------------------
     async def conversation(ref: str) -> Optional[dict]:
-        if not ref.startswith("conv-") or len(ref) > 32:
+        if not ref.startswith("conv-") or len(ref) > transcripts.REF_MAX_CHARS:
             return None
         return await db(transcripts.conversation_by_ref, ref, app.ctx.db_url)
 
@@ -344,6 +498,7 @@ def create_app(
             last_event=items[-1].event_id if items else 0,
             max_reply=MAX_REPLY,
             sms=sms,
+            fields={"claimed_by": (handoff or {}).get("claimed_by") or "someone else"},
         )
 
     @app.get("/api/c/<ref>/events", name="conversation_events")
@@ -376,29 +531,31 @@ def create_app(
         me = request.ctx.user
         handoff = await handoff_of(conv)
         if handoff is None:
-            return back(f"/c/{ref}", err="There is no open handoff to claim.")
+            return back(f"/c/{ref}", err="no_handoff_to_claim")
         try:
             claimed = await db(
                 handoffs.claim_handoff, handoff["id"], me.display_name, app.ctx.db_url
             )
-        except HandoffStateError as exc:
-            return back(f"/c/{ref}", err=str(exc))
+        except HandoffStateError:
+            return back(f"/c/{ref}", err="already_claimed")
         cid = conv["conversation_id"]
         try:
             await client().pause(cid)
         except RasaError as exc:
             # Staff and assistant must never answer at once: no pause, no claim.
             await db(handoffs.release_claim, claimed["id"], me.display_name, app.ctx.db_url)
-            return back(f"/c/{ref}", err=f"Could not pause the assistant, not claimed: {exc}")
-        warning = ""
+            logger.warning("claim of %s: could not pause the assistant: %s", ref, exc)
+            return back(f"/c/{ref}", err="pause_failed")
+        done = "claimed"
         try:
             await client().send_response(cid, "utter_staff_joined", {"staff_name": me.display_name})
         except RasaError as exc:
-            warning = f" (the patient was not told: {exc})"
+            logger.warning("claim of %s: the patient was not told: %s", ref, exc)
+            done = "claimed_untold"
         await db(
             audit.record, me.username, "claim", ref, f"handoff {claimed['id']}", url=app.ctx.db_url
         )
-        return back(f"/c/{ref}", msg="Claimed. The assistant is paused." + warning)
+        return back(f"/c/{ref}", msg=done)
 
     @app.post("/c/<ref>/reply", name="reply")
     async def reply(request: Request, ref: str):
@@ -408,30 +565,27 @@ def create_app(
         me = request.ctx.user
         text = form(request, "text", MAX_REPLY + 1).strip()
         if not text:
-            return back(f"/c/{ref}", err="Write a message first.")
+            return back(f"/c/{ref}", err="write_first")
         if len(text) > MAX_REPLY:
-            return back(f"/c/{ref}", err=f"Messages are limited to {MAX_REPLY} characters.")
+            return back(f"/c/{ref}", err="too_long")
         handoff = await handoff_of(conv)
         if handoff is None or handoff["status"] != "claimed":
-            return back(f"/c/{ref}", err="Claim the conversation before replying.")
+            return back(f"/c/{ref}", err="claim_first")
         if handoff["claimed_by"] != me.display_name:
-            return back(f"/c/{ref}", err=f"{handoff['claimed_by']} has claimed this conversation.")
+            return back(f"/c/{ref}", err="claimed_by_other")
         try:
             await client().send_staff_message(conv["conversation_id"], me.display_name, text)
         except RasaError as exc:
-            return back(f"/c/{ref}", err=f"Not sent: {exc}")
+            logger.warning("reply in %s not sent: %s", ref, exc)
+            return back(f"/c/{ref}", err="send_failed")
         await db(
             audit.record, me.username, "reply", ref, f"{len(text)} characters", url=app.ctx.db_url
         )
         if conv["channel"] == "twilio":
             status = await db(_sms_status, conv["conversation_id"], app.ctx.db_url)
             if status["opted_out"]:
-                return back(
-                    f"/c/{ref}",
-                    err="Stored, but not texted: this number has opted out of SMS "
-                    "(STOP). Call the patient instead.",
-                )
-        return back(f"/c/{ref}", msg="Sent.")
+                return back(f"/c/{ref}", err="opted_out")
+        return back(f"/c/{ref}", msg="sent")
 
     @app.post("/c/<ref>/resolve", name="resolve")
     async def resolve(request: Request, ref: str):
@@ -441,31 +595,35 @@ def create_app(
         me = request.ctx.user
         note = form(request, "note", 4000).strip()
         if not note:
-            return back(f"/c/{ref}", err="Add a closing note to resolve.")
+            return back(f"/c/{ref}", err="note_needed")
         handoff = await handoff_of(conv)
         if handoff is None:
-            return back(f"/c/{ref}", err="There is no open handoff.")
+            return back(f"/c/{ref}", err="no_open_handoff")
         if handoff["status"] == "claimed" and handoff["claimed_by"] != me.display_name:
             if not me.is_admin:
-                return back(f"/c/{ref}", err=f"{handoff['claimed_by']} has claimed this one.")
+                return back(f"/c/{ref}", err="claimed_by_other")
         cid = conv["conversation_id"]
         if handoff["status"] == "claimed":
             try:
                 await client().resume(cid)
             except RasaError as exc:
-                return back(f"/c/{ref}", err=f"Could not resume the assistant, not resolved: {exc}")
+                logger.warning("resolve of %s: could not resume the assistant: %s", ref, exc)
+                return back(f"/c/{ref}", err="resume_failed")
         try:
             await db(handoffs.resolve_handoff, handoff["id"], me.display_name, note, app.ctx.db_url)
-        except (HandoffStateError, ValueError) as exc:
-            return back(f"/c/{ref}", err=str(exc))
-        warning = ""
+        except HandoffStateError:
+            return back(f"/c/{ref}", err="resolve_refused")
+        except ValueError:
+            return back(f"/c/{ref}", err="note_needed")
+        done = "resolved"
         if handoff["status"] == "claimed":
             try:
                 await client().send_response(
                     cid, "utter_staff_handed_back", {"staff_name": me.display_name}
                 )
             except RasaError as exc:
-                warning = f" (the patient was not told: {exc})"
+                logger.warning("resolve of %s: the patient was not told: %s", ref, exc)
+                done = "resolved_untold"
         await db(
             audit.record,
             me.username,
@@ -474,7 +632,7 @@ def create_app(
             f"handoff {handoff['id']}: {note[:500]}",
             url=app.ctx.db_url,
         )
-        return back(f"/c/{ref}", msg="Resolved. The assistant answers again." + warning)
+        return back(f"/c/{ref}", msg=done)
 
     @app.post("/c/<ref>/flag", name="flag")
     async def flag(request: Request, ref: str):
@@ -488,7 +646,7 @@ def create_app(
         )
         action = "flag" if flagged else "unflag"
         await db(audit.record, me.username, action, ref, url=app.ctx.db_url)
-        return back(f"/c/{ref}", msg="Flagged." if flagged else "Flag removed.")
+        return back(f"/c/{ref}", msg="flagged" if flagged else "unflagged")
 
     @app.post("/c/<ref>/tags", name="tags")
     async def tags(request: Request, ref: str):
@@ -505,7 +663,7 @@ def create_app(
             ",".join(cleaned),
             url=app.ctx.db_url,
         )
-        return back(f"/c/{ref}", msg="Tags saved.")
+        return back(f"/c/{ref}", msg="tags_saved")
 
     @app.post("/c/<ref>/note", name="note")
     async def note(request: Request, ref: str):
@@ -521,10 +679,10 @@ def create_app(
                 text,
                 app.ctx.db_url,
             )
-        except ValueError as exc:
-            return back(f"/c/{ref}", err=str(exc))
+        except ValueError:
+            return back(f"/c/{ref}", err="empty_note")
         await db(audit.record, request.ctx.user.username, "note", ref, url=app.ctx.db_url)
-        return back(f"/c/{ref}", msg="Note added.")
+        return back(f"/c/{ref}", msg="note_added")
 
     @app.get("/c/<ref>/export.json", name="export_json")
     async def export_json(request: Request, ref: str):
@@ -604,10 +762,17 @@ def create_app(
     # ----------------------------------------------------------------------------------
     # Admin
     # ----------------------------------------------------------------------------------
+    async def users_view(request: Request, status: int = 200, error: str = ""):
+        users = await db(accounts.list_users, app.ctx.db_url)
+        delayed = await db(sessions.throttled_users, app.ctx.db_url)
+        for user in users:
+            user["failures"], user["wait"] = delayed.get(user["username"], (0, 0.0))
+        ctx = {"error": error} if error else {}
+        return render(request, "users.html", status=status, users=users, **ctx)
+
     @app.get("/admin/users", name="users_page")
     async def users_page(request: Request):
-        users = await db(accounts.list_users, app.ctx.db_url)
-        return render(request, "users.html", users=users, min_password=accounts.MIN_PASSWORD_LENGTH)
+        return await users_view(request)
 
     @app.post("/admin/users", name="users_add")
     async def users_add(request: Request):
@@ -615,13 +780,14 @@ def create_app(
             user = await db(
                 accounts.add_user,
                 form(request, "username", 64),
-                form(request, "password", 1024),
+                form(request, "password", accounts.MAX_PASSWORD_LENGTH + 1),
                 form(request, "display_name", 255),
                 form(request, "role", 16) or "staff",
                 app.ctx.db_url,
             )
         except accounts.AccountError as exc:
-            return back("/admin/users", err=str(exc))
+            # The reason is our own text, shown on this response, never carried in a URL.
+            return await users_view(request, 400, f"Not created: {exc}.")
         await db(
             audit.record,
             request.ctx.user.username,
@@ -630,19 +796,31 @@ def create_app(
             user["role"],
             url=app.ctx.db_url,
         )
-        return back("/admin/users", msg=f"Account {user['username']} created.")
+        return back("/admin/users", msg="user_added")
 
     @app.post("/admin/users/<user_id:int>/disable", name="users_disable")
     async def users_disable(request: Request, user_id: int):
         if user_id == request.ctx.user.user_id:
-            return back("/admin/users", err="You cannot disable your own account.")
+            return back("/admin/users", err="self_disable")
         try:
             name = await db(accounts.disable_user, user_id, app.ctx.db_url)
-        except accounts.AccountError as exc:
-            return back("/admin/users", err=str(exc))
+        except accounts.AccountError:
+            return back("/admin/users", err="no_account")
         await db(sessions.end_sessions_of, user_id, app.ctx.db_url)
         await db(audit.record, request.ctx.user.username, "user_disable", name, url=app.ctx.db_url)
-        return back("/admin/users", msg=f"Account {name} disabled and signed out.")
+        return back("/admin/users", msg="user_disabled")
+
+    @app.post("/admin/users/<user_id:int>/unlock", name="users_unlock")
+    async def users_unlock(request: Request, user_id: int):
+        name = await db(accounts.username_of, user_id, app.ctx.db_url)
+        if name is None:
+            return back("/admin/users", err="no_account")
+        cleared = await db(sessions.unlock, name, app.ctx.db_url)
+        detail = "delay cleared" if cleared else "nothing to clear"
+        await db(
+            audit.record, request.ctx.user.username, "user_unlock", name, detail, url=app.ctx.db_url
+        )
+        return back("/admin/users", msg="user_unlocked")
 
     @app.get("/admin/audit", name="audit_page")
     async def audit_page(request: Request):
@@ -661,9 +839,9 @@ def create_app(
         try:
             days = int(form(request, "days", 10))
             await db(set_retention_days, days, request.ctx.user.username, app.ctx.db_url)
-        except ValueError as exc:
-            return back("/admin/retention", err=str(exc) or "days: a whole number")
-        return back("/admin/retention", msg=f"Retention set to {days} days.")
+        except ValueError:
+            return back("/admin/retention", err="retention_range")
+        return back("/admin/retention", msg="retention_set")
 
     # ----------------------------------------------------------------------------------
     # Background: index refresh and the watchdog

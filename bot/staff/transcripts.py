@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Dict, Iterable, List, Optional
@@ -21,9 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot.crisis import LEVEL_ORDER
-from bot.handoff import redact
+from bot.handoff import redact, ref_key_id
 from bot.storage.db import get_engine, session_scope
 from bot.storage.models import (
+    REF_MAX_CHARS,
+    ConsoleSetting,
     ConversationIndex,
     ConversationMeta,
     ConversationNote,
@@ -47,6 +50,10 @@ PAGE_SIZE = 25
 # How far back the incremental refresh looks again: on PostgreSQL, ids from concurrent
 # transactions can become visible out of order.
 REFRESH_OVERLAP = 1000
+# The console setting that remembers which key made the index's references.
+REF_KEY_SETTING = "conversation_ref_key_id"
+
+logger = logging.getLogger(__name__)
 
 
 def _ts(value: Optional[float]) -> datetime:
@@ -295,6 +302,7 @@ def _store_summaries(summaries: Dict[str, Optional[dict]], url: Optional[str]) -
                 ConversationIndex.conversation_id.in_(list(summaries))
             )
         }
+        _unique_refs(session, summaries, existing)
         for sender, summary in summaries.items():
             row = existing.get(sender)
             if summary is None:
@@ -307,10 +315,79 @@ def _store_summaries(summaries: Dict[str, Optional[dict]], url: Optional[str]) -
                     setattr(row, key, value)
 
 
+def _unique_refs(session, summaries: Dict[str, Optional[dict]], existing: dict) -> None:
+    """Give each summary a reference no other conversation holds.
+
+    Two ids with the same reference (a collision: not expected with a keyed 256-bit
+    HMAC, but the index must never stop on one) get the reference plus "-2", "-3"...,
+    and a conversation keeps the suffixed reference it already has (stable URLs).
+    """
+    wanted = {s: summary["ref"] for s, summary in summaries.items() if summary is not None}
+    if not wanted:
+        return
+    holders = dict(
+        session.query(ConversationIndex.ref, ConversationIndex.conversation_id).filter(
+            ConversationIndex.ref.in_(set(wanted.values()))
+        )
+    )
+    for sender in sorted(wanted):
+        ref = wanted[sender]
+        if holders.get(ref, sender) == sender:
+            holders[ref] = sender
+            continue
+        current = existing[sender].ref if sender in existing else None
+        if current and current.startswith(ref + "-") and holders.get(current, sender) == sender:
+            choice = current
+        else:
+            choice = _free_ref(session, ref, holders)
+        logger.warning("conversation reference collision on %s: using %s", ref, choice)
+        holders[choice] = sender
+        summaries[sender]["ref"] = choice
+
+
+def _free_ref(session, ref: str, holders: Dict[str, str]) -> str:
+    for n in range(2, 10_000):
+        candidate = f"{ref}-{n}"[:REF_MAX_CHARS]
+        if candidate in holders:
+            continue
+        if session.query(ConversationIndex.ref).filter_by(ref=candidate).first() is None:
+            return candidate
+    raise RuntimeError("no free conversation reference")  # 10,000 ids on one reference
+
+
+def _references_current(url: Optional[str]) -> None:
+    """Empty the index when its references were made with another key (or none).
+
+    The index is rebuilt from the events with the current key: console links and audit
+    entries made with the old references no longer resolve, as intended after a key
+    change.
+    """
+    current = ref_key_id()
+    try:
+        with session_scope(url) as session:
+            row = session.get(ConsoleSetting, REF_KEY_SETTING)
+            if row is not None and row.value == current:
+                return
+            dropped = session.query(ConversationIndex).delete(synchronize_session=False)
+            if row is None:
+                row = ConsoleSetting(key=REF_KEY_SETTING, updated_by="system")
+                session.add(row)
+            row.value, row.updated_at = current, utcnow()
+    except IntegrityError:
+        return  # another replica recorded the key at the same moment and emptied the index
+    if dropped:
+        logger.warning(
+            "The conversation reference key changed: %d indexed conversations are "
+            "re-indexed with new references",
+            dropped,
+        )
+
+
 def refresh_index(url: Optional[str] = None) -> int:
     """Bring the index up to date with the events; returns how many conversations changed."""
     if not events_table_exists(url):
         return 0
+    _references_current(url)
     engine = get_engine(url)
     with session_scope(url) as session:
         indexed_upto = session.query(sa.func.max(ConversationIndex.last_event_id)).scalar() or 0
@@ -349,8 +426,17 @@ def conversation_by_ref(ref: str, url: Optional[str] = None) -> Optional[dict]:
     return None
 
 
-def ref_for(conversation_id: str) -> str:
-    """The console reference of a conversation id."""
+def ref_for(conversation_id: str, url: Optional[str] = None) -> str:
+    """The console reference of a conversation id.
+
+    With ``url``, the indexed reference (it differs only after a collision, see
+    ``_unique_refs``); without it, or before the conversation is indexed, the computed one.
+    """
+    if url is not None:
+        with session_scope(url) as session:
+            row = session.get(ConversationIndex, conversation_id)
+            if row is not None:
+                return row.ref
     return redact(conversation_id)
 
 
@@ -583,10 +669,19 @@ CSV_COLUMNS = (
 )
 
 
+# Invisible characters a spreadsheet may skip before reading a formula.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00a0"
+
+
 def _cell(value) -> str:
     text = " ".join(value) if isinstance(value, list) else str(value)
-    # A spreadsheet would run a cell starting with these as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # A spreadsheet would run a cell starting with these as a formula, also after
+    # leading white space or invisible characters.
+    start = 0
+    while start < len(text) and (text[start].isspace() or text[start] in _INVISIBLE):
+        start += 1
+    formula = text[:1] in ("\t", "\r") or text[start : start + 1] in ("=", "+", "-", "@")
+    return "'" + text if formula else text
 
 
 def search_csv(search: Search, url: Optional[str] = None, limit: int = 10_000) -> str:
@@ -672,7 +767,7 @@ def notes(conversation_id: str, url: Optional[str] = None) -> List[dict]:
 
 def export_json(conversation_id: str, url: Optional[str] = None) -> dict:
     """One transcript with everything staff know about it, as a JSON-ready dict."""
-    info = conversation_by_ref(ref_for(conversation_id), url) or {
+    info = conversation_by_ref(ref_for(conversation_id, url), url) or {
         "conversation_id": conversation_id
     }
     with session_scope(url) as session:

@@ -1,4 +1,7 @@
-"""Engine and sessions for our own tables, with Alembic migrations applied on first use."""
+"""Engine and sessions for our own tables, with Alembic migrations applied on first use.
+
+A SQLite database is made private (file 600, ``var/`` 700) before it is first opened.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from typing import Dict, Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import settings
 from bot.settings import database_url
+from bot.storage.files import secure_sqlite
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _engines: Dict[str, sa.engine.Engine] = {}
@@ -40,6 +45,8 @@ def get_engine(url: str | None = None) -> sa.engine.Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
+            # Before the first connection, so SQLite never creates the file world-readable.
+            secure_sqlite(url, settings.var_dir())
             upgrade(url)
             kwargs = {"pool_pre_ping": True}
             if url.startswith("sqlite"):

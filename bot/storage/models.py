@@ -45,6 +45,9 @@ class Handoff(Base):
     # The watchdog's last re-notification of an unclaimed emergency/crisis handoff.
     renotified_at = sa.Column(sa.DateTime(timezone=True))
     renotify_count = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    # Keyed hash of the client address of the message that opened it (bot.limits
+    # address_key): crises from many new conversations at one address are grouped.
+    source_key = sa.Column(sa.String(64), index=True)
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {HANDOFF_STATUSES}", name="ck_handoffs_status"),
@@ -116,6 +119,11 @@ class StaffUser(Base):
     password_hash = sa.Column(sa.String(255), nullable=False)
     disabled = sa.Column(sa.Boolean, nullable=False, default=False)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    # TOTP two-factor sign-in (base32 secrets): the confirmed one, and one being enrolled
+    # until its first code is confirmed.
+    totp_secret = sa.Column(sa.String(64))
+    totp_pending_secret = sa.Column(sa.String(64))
+    totp_enabled_at = sa.Column(sa.DateTime(timezone=True))
 
     __table_args__ = (sa.CheckConstraint(f"role IN {STAFF_ROLES}", name="ck_staff_users_role"),)
 
@@ -147,6 +155,8 @@ class StaffSession(Base):
     csrf_token = sa.Column(sa.String(64), nullable=False)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     last_seen = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    # "ok": signed in; "totp": the password was right, the two-factor code is still due.
+    stage = sa.Column(sa.String(16), nullable=False, default="ok", server_default="ok")
 
 
 class LoginAttempt(Base):
@@ -161,6 +171,26 @@ class LoginAttempt(Base):
     at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class LoginThrottle(Base):
+    """Failed-login counter of one username (``user:...``) or address (``ip:...``).
+
+    Changed only by conditional updates on ``failures`` (bot.staff.sessions), so parallel
+    attempts cannot all pass one check: each attempt is counted before its password is
+    verified, and a right password gives its count back.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key = sa.Column(sa.String(80), primary_key=True)
+    failures = sa.Column(sa.Integer, nullable=False, default=0)
+    last_at = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    next_allowed = sa.Column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+# Room for "conv-" + 64 hex digits (bot.handoff.redact) and a collision suffix.
+REF_MAX_CHARS = 96
+
+
 class ConversationIndex(Base):
     """A searchable summary of one conversation, derived from the tracker store's events.
 
@@ -172,7 +202,7 @@ class ConversationIndex(Base):
     __tablename__ = "conversation_index"
 
     conversation_id = sa.Column(sa.String(255), primary_key=True)
-    ref = sa.Column(sa.String(32), nullable=False, unique=True)
+    ref = sa.Column(sa.String(REF_MAX_CHARS), nullable=False, unique=True)
     channel = sa.Column(sa.String(64), nullable=False)
     started_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
     last_at = sa.Column(sa.DateTime(timezone=True), nullable=False)

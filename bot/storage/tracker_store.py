@@ -11,7 +11,9 @@ from typing import Any
 
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 
+from bot import settings
 from bot.settings import database_url
+from bot.storage.files import secure_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,8 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
     def __init__(self, domain: Any | None = None, host: str | None = None, **kwargs: Any):
         # An explicit URL in endpoints.yml wins; otherwise the environment decides.
         url = host if host and "://" in host else database_url()
+        # Every message is in this file: private (600, var/ 700) before SQLite opens it.
+        secure_sqlite(url, settings.var_dir())
         super().__init__(domain=domain, host=url, **kwargs)
 
 

@@ -1,0 +1,72 @@
+"""Handoff creation cannot be flooded (issue 12, Medium 6).
+
+A crisis message is always answered and never rate-limited, so one person rotating
+sender ids could once fill the staff queue with emergency handoffs. Now new
+conversations from one client address within ``HANDOFF_BURST_MINUTES`` share one queue
+entry (bot.handoff.record_handoff ``source_key``); the patient still gets the crisis reply.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+
+import pytest
+
+from bot.handoff import list_handoffs, record_handoff, redact
+from bot.limits import CLIENT_ADDRESS_KEY, address_key
+
+
+def test_rotating_conversations_from_one_address_share_one_queue_entry(db_url, monkeypatch):
+    monkeypatch.setenv("HANDOFF_BURST_MINUTES", "10")
+    attacker, patient = address_key("203.0.113.7"), address_key("198.51.100.2")
+    first, created = record_handoff("atk-0", "crisis", ["suicidal"], [], "x", source_key=attacker)
+    assert created
+    for i in range(1, 30):
+        handoff, created = record_handoff(
+            f"atk-{i}", "emergency", ["overdose"], [], "x", source_key=attacker
+        )
+        assert not created and handoff["id"] == first["id"] and handoff["grouped"]
+    real, created = record_handoff("pt-1", "crisis", ["suicidal"], [], "x", source_key=patient)
+    assert created, "another address opens its own entry"
+    queue = list_handoffs()
+    assert len(queue) == 2
+    grouped = next(h for h in queue if h["id"] == first["id"])
+    assert grouped["level"] == "emergency", "the level is raised, never lowered"
+    refs = [e["text"] for e in grouped["evidence"] if e.get("category") == "same_address"]
+    assert len(refs) == 29 and redact("atk-29") in refs[-1]
+
+
+def test_without_an_address_or_with_the_guard_off_each_conversation_opens_its_own(
+    db_url, monkeypatch
+):
+    monkeypatch.setenv("HANDOFF_BURST_MINUTES", "10")
+    for i in range(3):
+        assert record_handoff(f"na-{i}", "crisis", [], [], "x", source_key=None)[1]
+    monkeypatch.setenv("HANDOFF_BURST_MINUTES", "0")
+    key = address_key("203.0.113.9")
+    for i in range(3):
+        assert record_handoff(f"off-{i}", "crisis", [], [], "x", source_key=key)[1]
+    assert len(list_handoffs()) == 6
+
+
+@pytest.mark.model
+@pytest.mark.servers
+def test_the_channel_sets_the_address_key_whatever_the_client_sends(stack):
+    sender = f"pt-{uuid.uuid4().hex[:8]}"
+    body = json.dumps(
+        {
+            "sender": sender,
+            "message": "what is klonopin?",
+            "metadata": {CLIENT_ADDRESS_KEY: "chosen-by-the-client", "page": "faq"},
+        }
+    ).encode()
+    req = urllib.request.Request(
+        f"{stack.base}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=120) as r:
+        assert r.status == 200
+    [user] = [e for e in stack.tracker(sender)["events"] if e["event"] == "user"]
+    assert user["metadata"][CLIENT_ADDRESS_KEY] == address_key("127.0.0.1")
+    assert user["metadata"]["page"] == "faq", "the client's own metadata is kept"
