@@ -112,9 +112,9 @@ def test_ordinary_faq_answer_adds_nothing():
 
 
 def test_weak_signals_across_turns_start_the_followup_on_the_second():
-    # Each alone is level none with one weak signal ("i'm so done", "nothing helps").
-    first = user("im so done", "nlu_fallback")
-    second = user("nothing helps", "faq")
+    # Each alone is level none with one weak signal ("im done", "whats the use").
+    first = user("im done", "nlu_fallback")
+    second = user("whats the use", "faq")
     t = tracker(
         first, ActionExecuted("utter_default"), BotUttered("?"), ActionExecuted("action_listen")
     )

@@ -58,7 +58,7 @@ def test_concern_keeps_a_faq_answer_but_redirects_anything_else():
 
 def test_the_classifier_can_add_recall_but_never_remove_it():
     # The rules see nothing here; the classifier's safety intent stands, and says so.
-    message = screened("everything is grey", "safety_crisis", 0.93)
+    message = screened("so tired of all this", "safety_crisis", 0.93)
     assert message.get("intent")["name"] == "safety_crisis"
     safety = message.get("safety")
     assert safety["level"] == "crisis"

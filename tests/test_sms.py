@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from bot import sms
+from bot.channels import conversation_ids
 from bot.handoff import list_handoffs, redact
 from tests.conftest import BIN, ROOT
 
@@ -662,7 +663,13 @@ def test_fuzzed_signed_sms_webhooks(sms_stack):
             assert "<Response>" in answer.text
             sids.append(sid)
         else:
-            assert not sender, "only a missing From is a 400"
+            # A missing From, or one that is not a phone number (the SMS channel's ids,
+            # bot.channels.conversation_ids), is a 400.
+            assert (
+                not sender
+                or not conversation_ids.is_valid(sender)
+                or not sender.startswith(("+", "whatsapp:+"))
+            ), "only a missing or malformed From is a 400"
 
     case()
     assert sids, "some fuzzed messages were accepted"

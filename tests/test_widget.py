@@ -123,8 +123,12 @@ def test_the_rasa_server_serves_the_widget_files_and_the_demo_page(stack):
     tags = re.findall(r"<script\b[^>]*>", demo)
     # The page's own tag is relative; the embed snippet names WIDGET_PUBLIC_URL, never Host.
     assert len(tags) == 1 and 'src="/webhooks/widget/widget.js"' in tags[0]
-    sources = re.findall(r'(?:src|href)="([^"]+)"', demo)
+    # What the page loads (the embed snippet in <pre> is text to copy, not loaded).
+    loaded = re.sub(r"<pre>.*?</pre>", "", demo, flags=re.S)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', loaded)
     assert sources and all(s.startswith(("/", stack.base)) for s in sources), sources
+    snippet = re.search(r"<pre>.*?</pre>", demo, flags=re.S).group(0)
+    assert "http://localhost:5005/webhooks/widget/widget.js" in snippet, "WIDGET_PUBLIC_URL"
     status, headers, _ = _get(f"{base}/demo")
     assert "script-src 'self'" in headers["Content-Security-Policy"]
 

@@ -194,7 +194,8 @@ def test_a_patient_chats_reloads_gets_crisis_help_and_a_nurse_takes_over(stack, 
 
         # 4. Reload: the same conversation, still open, same session.
         session = page.evaluate(SESSION_JS)
-        assert session and re.fullmatch(r"[0-9a-f]{32}", session), session
+        # The server issued it: web-<32 hex>.<signature> (bot.channels.web_sessions).
+        assert session and re.fullmatch(r"web-[0-9a-f]{32}\.[A-Za-z0-9_-]{43}", session), session
         page.reload()
         expect(panel).to_be_visible()
         expect(user).to_have_count(1)
@@ -240,7 +241,7 @@ def test_a_patient_chats_reloads_gets_crisis_help_and_a_nurse_takes_over(stack, 
 
         # 7. A nurse claims the conversation in the console and replies; the widget shows
         # who joined and marks the reply as staff. Markup in a reply stays text.
-        ref = redact(session)
+        ref = redact(session.split(".")[0])  # the token names the conversation id
         nurse = Staff(console.base)
         assert nurse.login("sam").ok
         assert nurse.page(f"/c/{ref}").ok

@@ -787,10 +787,13 @@ def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
         # shes fine now"): a story, not a situation.
         if hit.past or _recovered(ctx, start):
             hit.level = min(hit.level, Level.CONCERN, key=lambda lv: lv.rank)
+    if hit.category == "preparation" and _in_sentence_words(ctx, start, P.ORDINARY_MEANS_CUES):
+        hit.tags.append("ordinary_use")
+        hit.level = Level.NONE
     if hit.category in _BODY_CATEGORIES and _animal_subject(ctx, start):
         hit.tags.append("animal")
         hit.level = Level.NONE
-    if hit.category in _METHOD_CATEGORIES and _in_sentence(ctx, start, P.STUDY_CUES):
+    if hit.category in _STUDY_CATEGORIES and _in_sentence(ctx, start, P.STUDY_CUES):
         hit.tags.append(hit.category)
         hit.category = "informational"
         hit.informational = True
@@ -799,7 +802,14 @@ def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
 
 
 _BODY_CATEGORIES = frozenset({"severe_withdrawal", "overdose", "dangerous_mixing"})
-_METHOD_CATEGORIES = frozenset({"method_seeking", "overdose", "dangerous_mixing"})
+# Categories a study or work framing can make informational: asking about methods or
+# mixing. Never "overdose": "i'm a nurse and i took all my pills" stays an emergency.
+_STUDY_CATEGORIES = frozenset({"method_seeking", "dangerous_mixing"})
+
+
+def _in_sentence_words(ctx: _Context, start: int, words: frozenset) -> bool:
+    ss, se = ctx.sent_start[start], ctx.sent_end[start]
+    return any(w in words for w in ctx.norms[ss:se])
 
 
 def _animal_subject(ctx: _Context, start: int) -> bool:

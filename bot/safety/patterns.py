@@ -385,6 +385,14 @@ CURRENT_PHRASES: Tuple[Tuple[str, ...], ...] = (
 # ...these only in the same clause ("...two years ago and i still miss him" stays past).
 CLAUSE_CURRENT_CUES: FrozenSet[str] = frozenset({"now", "still", "today", "tonight"})
 # "now" followed by one of these is a recovery statement, not a current risk cue.
+# Ordinary uses of what can be means: rope for climbing, pills sorted into an organiser.
+# A preparation match with one of these in its sentence is dropped.
+ORDINARY_MEANS_CUES: FrozenSet[str] = frozenset(
+    {"climbing", "climb", "climbs", "camping", "hiking", "boat", "sailing", "macrame",
+     "crafts", "craft", "gym", "organizer", "organiser", "pillbox", "dispenser", "weekly",
+     "sorting", "sort", "pharmacy", "pharmacist", "refill", "swing", "hammock", "dog",
+     "leash", "garden", "tomatoes", "tent", "escalada"}
+)
 # An animal named just before a withdrawal/overdose/seizure word makes it the animal's
 # ("my dog had a seizure this morning", "the vet upped his keppra").
 ANIMAL_WORDS: FrozenSet[str] = frozenset(
@@ -398,6 +406,7 @@ STUDY_CUES: Tuple[Tuple[str, ...], ...] = (
     ("exam",), ("quiz",), ("homework",), ("assignment",), ("lecture",), ("textbook",),
     ("for", "class"), ("for", "my", "class"), ("nursing", "school"), ("pharm",),
     ("pharmacology",), ("toxicology",), ("in", "rats"), ("in", "mice"), ("study", "guide"),
+    ("a", "patient", "asked"), ("my", "patient"), ("patients", "ask"), ("i", "am", "a", "nurse"),
 )
 RECOVERY_WORDS: FrozenSet[str] = frozenset(
     {"better", "fine", "good", "okay", "ok", "happy", "well", "great", "stable", "recovered",
@@ -757,6 +766,8 @@ OVERDOSE: List[Rule] = [
     rule("took_whole_supply", "overdose", EMERGENCY,
          "took/taken/swallowed/popped/downed/ate/chugged/snorted ~2 all/whole/entire/"
          "rest ~4 {PILLS}/bottle/bottles/pack/script/prescription/supply/stash/meds",
+         "took/taken/swallowed/popped/downed/ate ~2 whole/entire/full ~2 week/weeks/"
+         "month/months ~2 worth", "worth ~2 at once",
          "took/taken/swallowed/popped/downed/ate/snorted ~2 a/the/my/an? handful/bunch/"
          "fistful/ton/lot/shitload/load/pile/bottle/dozen/mouthful/bunches ~2 of? ~2 my?"
          " ~2 {PILLS}",

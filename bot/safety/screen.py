@@ -19,6 +19,12 @@
    - ``question in general``: the pattern layer read it as an informational question
      ("how many mg of klonopin is an overdose, asking for class") and found nothing about
      the writer;
+   - ``animal``: the patterns found nothing and the message is about a pet ("my cat is
+     trying to kill me, she woke me at 4am");
+   - ``vague``: six words or fewer and not one word of the risk vocabulary ("everything
+     is grey", "im exhausted by all of it"): the head is over-confident on short text it
+     has little to go on, so such a message is capped at ``concern`` (flagged for review,
+     not a crisis) and counts little towards a slow disclosure;
    - ``routine dose``: taking one, two or three pills, or "my dose", with no word of
      excess ("i took 2 pills this morning"), where the model leans on "took ... pills".
 
@@ -57,6 +63,21 @@ _EXCESS = re.compile(
     r"stash|everything|\d{2,})\b",
     re.IGNORECASE,
 )
+_ANIMAL = re.compile(
+    r"\b(my|our|the|his|her)\s+(dog|cat|puppy|kitten|pet|horse|rabbit|parrot|hamster)\b", re.I
+)
+_WORD = re.compile(r"[a-záéíóúñü']+")
+# Words that give a short message something to go on: with one of these, a short message
+# is judged like any other (e.g. "tonight.", "pills in hand", "bye everyone").
+_RISK_VOCABULARY = frozenset(
+    """die dying dead death kill killing suicide suicidal kms unalive od overdose overdosed
+    pills pill bottle took swallowed cut cutting blade razor bleed bleeding blood hurt hang
+    rope noose jump bridge gun shoot end ending goodbye bye farewell tonight forever sleep
+    wake seizure seizing shaking convulsing voices hallucinating breathing unresponsive
+    safe plan note letter morir matarme muerte pastillas adios suicidio""".split()
+)
+VAGUE_WORDS = 6
+VAGUE_RISK_CAP = 0.25
 _logged_error = threading.Event()
 
 
@@ -66,6 +87,8 @@ def _guard(patterns: Assessment) -> Optional[str]:
     categories = set(patterns.categories)
     if reasons and all(r == "idiom" for r in reasons) and patterns.level == Level.NONE:
         return "idiom"
+    if patterns.level == Level.NONE and _ANIMAL.search(patterns.text):
+        return "animal"
     if "informational" in categories and not patterns.about_self:
         return "question in general"
     if "informational" in categories and categories <= {"informational"}:
@@ -123,6 +146,16 @@ def assess(text: str) -> Assessment:
             {"pattern": "learned_layer", "text": verdict.level, "reason": f"guard: {guard}"}
         )
         return result
+    words = _WORD.findall(text.lower())
+    if len(words) <= VAGUE_WORDS and not _RISK_VOCABULARY.intersection(words):
+        result.model_risk = min(result.model_risk, VAGUE_RISK_CAP)
+        if learned > Level.CONCERN:
+            result.suppressed.append(
+                {"pattern": "learned_layer", "text": verdict.level, "reason": "guard: vague"}
+            )
+            learned = Level.CONCERN
+        if learned <= result.level:
+            return result
     result.level = learned
     result.evidence.insert(0, verdict.evidence())
     added = ["model"]
