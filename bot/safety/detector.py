@@ -625,6 +625,15 @@ def _is_past(ctx: _Context, start: int) -> bool:
             if norms[i] == "in" and re.fullmatch(r"(19|20)\d\d", norms[i + 1]):
                 past = True
                 break
+            # "in the 80s", "in the '90s", "in the 1990s"
+            if (
+                norms[i] == "in"
+                and i + 2 < se
+                and norms[i + 1] == "the"
+                and re.fullmatch(r"'?(19|20)?\d0'?s", norms[i + 2])
+            ):
+                past = True
+                break
     if not past:
         return False
     if ctx.has_phrase_before(P.CURRENT_PHRASES, ss, se):
@@ -787,6 +796,12 @@ def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
         # shes fine now"): a story, not a situation.
         if hit.past or _recovered(ctx, start):
             hit.level = min(hit.level, Level.CONCERN, key=lambda lv: lv.rank)
+    if hit.person != "self" and _near_words(ctx, start, end, P.MEDIA_CUES, 4):
+        hit.tags.append("fiction_or_media")
+        hit.level = Level.NONE
+    if rule.name == "at_the_edge" and _in_sentence_words(ctx, start, P.ORDINARY_PLACE_CUES):
+        hit.tags.append("ordinary_place")
+        hit.level = Level.NONE
     if hit.category == "preparation" and _in_sentence_words(ctx, start, P.ORDINARY_MEANS_CUES):
         hit.tags.append("ordinary_use")
         hit.level = Level.NONE
@@ -805,6 +820,13 @@ _BODY_CATEGORIES = frozenset({"severe_withdrawal", "overdose", "dangerous_mixing
 # Categories a study or work framing can make informational: asking about methods or
 # mixing. Never "overdose": "i'm a nurse and i took all my pills" stays an emergency.
 _STUDY_CATEGORIES = frozenset({"method_seeking", "dangerous_mixing"})
+
+
+def _near_words(ctx: _Context, start: int, end: int, words: frozenset, window: int) -> bool:
+    """One of ``words`` within ``window`` tokens before or after the match, in its sentence
+    (close enough to be what the match is about: "my dnd character just overdosed")."""
+    ss, se = ctx.sent_start[start], ctx.sent_end[start]
+    return any(w in words for w in ctx.norms[max(ss, start - window) : min(se, end + window)])
 
 
 def _in_sentence_words(ctx: _Context, start: int, words: frozenset) -> bool:

@@ -393,6 +393,20 @@ ORDINARY_MEANS_CUES: FrozenSet[str] = frozenset(
      "sorting", "sort", "pharmacy", "pharmacist", "refill", "swing", "hammock", "dog",
      "leash", "garden", "tomatoes", "tent", "escalada"}
 )
+# Fiction and media: a risk word about a character, a show, a game ("my dnd character
+# overdosed on healing potions", "a guy hanged himself in the finale"). Applied only when
+# the match is not about the writer.
+MEDIA_CUES: FrozenSet[str] = frozenset(
+    {"show", "series", "episode", "finale", "season", "movie", "film", "novel", "book",
+     "character", "characters", "dnd", "d&d", "game", "videogame", "anime", "documentary",
+     "podcast", "netflix", "tv", "serie", "pelicula", "película", "novela", "personaje"}
+)
+# Ordinary reasons to be at a bridge or a roof ("walked to the bridge to take sunset
+# photos"): an at-the-edge match with one of these in its sentence is dropped.
+ORDINARY_PLACE_CUES: FrozenSet[str] = frozenset(
+    {"photos", "photo", "pictures", "pics", "sunset", "sunrise", "view", "jogging", "jog",
+     "running", "commute", "bike", "biking", "fireworks", "picnic", "fotos", "atardecer"}
+)
 # An animal named just before a withdrawal/overdose/seizure word makes it the animal's
 # ("my dog had a seizure this morning", "the vet upped his keppra").
 ANIMAL_WORDS: FrozenSet[str] = frozenset(
@@ -766,6 +780,7 @@ OVERDOSE: List[Rule] = [
     rule("took_whole_supply", "overdose", EMERGENCY,
          "took/taken/swallowed/popped/downed/ate/chugged/snorted ~2 all/whole/entire/"
          "rest ~4 {PILLS}/bottle/bottles/pack/script/prescription/supply/stash/meds",
+         "took/taken/swallowed ~1 everything ~3 cabinet/drawer/bottle/house/had",
          "took/taken/swallowed/popped/downed/ate ~2 whole/entire/full ~2 week/weeks/"
          "month/months ~2 worth", "worth ~2 at once",
          "took/taken/swallowed/popped/downed/ate/snorted ~2 a/the/my/an? handful/bunch/"

@@ -19,8 +19,6 @@
    - ``question in general``: the pattern layer read it as an informational question
      ("how many mg of klonopin is an overdose, asking for class") and found nothing about
      the writer;
-   - ``animal``: the patterns found nothing and the message is about a pet ("my cat is
-     trying to kill me, she woke me at 4am");
    - ``vague``: six words or fewer and not one word of the risk vocabulary ("everything
      is grey", "im exhausted by all of it"): the head is over-confident on short text it
      has little to go on, so such a message is capped at ``concern`` (flagged for review,
@@ -63,9 +61,6 @@ _EXCESS = re.compile(
     r"stash|everything|\d{2,})\b",
     re.IGNORECASE,
 )
-_ANIMAL = re.compile(
-    r"\b(my|our|the|his|her)\s+(dog|cat|puppy|kitten|pet|horse|rabbit|parrot|hamster)\b", re.I
-)
 _WORD = re.compile(r"[a-záéíóúñü']+")
 # Words that give a short message something to go on: with one of these, a short message
 # is judged like any other (e.g. "tonight.", "pills in hand", "bye everyone").
@@ -87,8 +82,6 @@ def _guard(patterns: Assessment) -> Optional[str]:
     categories = set(patterns.categories)
     if reasons and all(r == "idiom" for r in reasons) and patterns.level == Level.NONE:
         return "idiom"
-    if patterns.level == Level.NONE and _ANIMAL.search(patterns.text):
-        return "animal"
     if "informational" in categories and not patterns.about_self:
         return "question in general"
     if "informational" in categories and categories <= {"informational"}:
