@@ -38,11 +38,15 @@ def inputs_digest() -> str:
 
 
 def main() -> int:
-    """Train what is out of date; print what happened and how long it took."""
-    status = train_rasa()
+    """Train what is out of date; print what happened and how long it took.
+
+    The safety head first: Rasa's SafetyScreen component loads it (with the encoder)
+    when the pipeline is built, in training too.
+    """
+    status = train_safety_head()
     if status:
         return status
-    return train_safety_head()
+    return train_rasa()
 
 
 def train_safety_head() -> int:

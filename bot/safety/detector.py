@@ -928,7 +928,12 @@ def assess(text: str) -> Assessment:
     rules = state.rules
     idioms = [(s, e) for key, s, e in matches if rules[key].category == "idiom"]
     hits: List[_Hit] = []
-    suppressed: List[Dict[str, Any]] = []
+    # Idioms are recorded too: the screen's idiom guard reads them (bot/safety/screen.py).
+    suppressed: List[Dict[str, Any]] = [
+        {"pattern": rules[key].name, "text": doc[s:e].text, "reason": "idiom"}
+        for key, s, e in matches
+        if rules[key].category == "idiom"
+    ]
     negated_spans: List[Tuple[int, int]] = []
     for key, start, end in sorted(matches, key=lambda m: (m[1], -m[2])):
         rule = rules[key]
