@@ -796,7 +796,9 @@ def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
         # shes fine now"): a story, not a situation.
         if hit.past or _recovered(ctx, start):
             hit.level = min(hit.level, Level.CONCERN, key=lambda lv: lv.rank)
-    if hit.person != "self" and _near_words(ctx, start, end, P.MEDIA_CUES, 4):
+    if _near_words(ctx, start, end, P.MEDIA_CUES, 4) and (
+        hit.person != "self" or not _in_sentence_words(ctx, start, P.FIRST_PERSON)
+    ):
         hit.tags.append("fiction_or_media")
         hit.level = Level.NONE
     if rule.name == "at_the_edge" and _in_sentence_words(ctx, start, P.ORDINARY_PLACE_CUES):
@@ -808,7 +810,8 @@ def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
     if hit.category in _BODY_CATEGORIES and _animal_subject(ctx, start):
         hit.tags.append("animal")
         hit.level = Level.NONE
-    if hit.category in _STUDY_CATEGORIES and _in_sentence(ctx, start, P.STUDY_CUES):
+    # Anywhere in the message: "...mixed with other stuff? pharmacy tech here, studying".
+    if hit.category in _STUDY_CATEGORIES and ctx.has_phrase_before(P.STUDY_CUES, 0, len(norms)):
         hit.tags.append(hit.category)
         hit.category = "informational"
         hit.informational = True

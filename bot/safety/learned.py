@@ -47,7 +47,9 @@ from bot.safety.training_data import LEVELS, ROOT, Example, load_examples
 HEAD_DIR = ROOT / "models" / "safety_head"
 SEED = 20261202  # the folds of the out-of-fold thresholds
 # Out-of-fold budgets for the thresholds: the share of harmless training messages the
-# model alone may push to crisis or above, and to concern or above.
+# model alone may push to crisis or above, and to concern or above. 2% was tried: on the
+# public Twitter set false alarms went from 0.037 to 0.074 (target <= 0.05) and the None
+# persona of VERA-MH was escalated, for 0.05 more recall there; back to 1%.
 ESCALATION_BUDGET = 0.01
 CONCERN_BUDGET = 0.06
 

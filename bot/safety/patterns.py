@@ -397,8 +397,8 @@ ORDINARY_MEANS_CUES: FrozenSet[str] = frozenset(
 # overdosed on healing potions", "a guy hanged himself in the finale"). Applied only when
 # the match is not about the writer.
 MEDIA_CUES: FrozenSet[str] = frozenset(
-    {"show", "series", "episode", "finale", "season", "movie", "film", "novel", "book",
-     "character", "characters", "dnd", "d&d", "game", "videogame", "anime", "documentary",
+    {"show", "news", "article", "series", "episode", "finale", "season", "movie", "film",
+     "novel", "book", "character", "characters", "dnd", "d&d", "game", "videogame", "anime", "documentary",
      "podcast", "netflix", "tv", "serie", "pelicula", "película", "novela", "personaje"}
 )
 # Ordinary reasons to be at a bridge or a roof ("walked to the bridge to take sunset
@@ -421,6 +421,7 @@ STUDY_CUES: Tuple[Tuple[str, ...], ...] = (
     ("for", "class"), ("for", "my", "class"), ("nursing", "school"), ("pharm",),
     ("pharmacology",), ("toxicology",), ("in", "rats"), ("in", "mice"), ("study", "guide"),
     ("a", "patient", "asked"), ("my", "patient"), ("patients", "ask"), ("i", "am", "a", "nurse"),
+    ("studying",), ("cert",), ("certification",), ("pharmacy", "tech"), ("pharm", "tech"),
 )
 RECOVERY_WORDS: FrozenSet[str] = frozenset(
     {"better", "fine", "good", "okay", "ok", "happy", "well", "great", "stable", "recovered",
@@ -458,6 +459,14 @@ SUICIDAL_IDEATION: List[Rule] = [
          "ctb", "catch the bus", "rope myself", "final exit",
          "ready/<want>/wanna/time ~2 to? check out", "check out early", "<clock> out for good",
          "permanent solution",
+         info="impersonal", past="ideation"),
+    # Spanish, said directly (the learned layer carries the rest of the Spanish).
+    rule("ideation_es", _SI, CRISIS,
+         "quiero morirme", "me quiero morir ~3 ya/enserio/en serio/de verdad",
+         "quiero matarme", "ganas de matarme", "pienso en matarme", "pensando en matarme",
+         "ojala ~2 me muriera", "ojalá ~2 me muriera", "no quiero despertar",
+         "no quiero seguir viviendo", "quitarme la vida", "pensando en el suicidio",
+         "pienso en el suicidio", "suicidarme",
          info="impersonal", past="ideation"),
     rule("want_to_die", _SI, CRISIS,
          "<want>/wanna/ready/wish/wishing/wishin/longing/deserve to/too? just? <die>",
@@ -666,6 +675,7 @@ PREPARATION: List[Rule] = [
          "<save> up ~3 {PILLS}",
          "<save> ~2 {PILLS} ~3 (for when|for the end|for tonight|for one night)",
          "been saving ~3 {PILLS}", "{PILLS} ~3 saved up", "{PILLS} ~2 stockpiled/hoarded",
+         "<stockpile/hoard/stash/save> ~3 doses", "<stockpile/hoard/stash> ~3 night/extra",
          "a stash of ~2 {PILLS}", "have/got/'ve a stash", "my stash",
          "enough {PILLS} ~3 to ~2 <die/kill/end/overdose>/not",
          "enough {PILLS} ~3 to do it", "enough ~3 to never wake",
@@ -860,7 +870,14 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          info="topic", past="downgrade"),
     # Delirium told plainly: confusion or blackouts (with or without shaking), or not
     # knowing where one is: an emergency in withdrawal (CLINICAL.md section 2).
+    rule("myoclonus_now", _SW, EMERGENCY,
+         "arm/arms/leg/legs/body/jaw/hand/hands ~2 jerking/twitching/jumping/jolting ~4 "
+         "can not/worse/stop/help/spreading",
+         "jerking/twitching ~3 getting worse", "jaw ~2 locked",
+         info="topic", past="downgrade"),
     rule("delirium_now", _SW, EMERGENCY,
+         "what year is it", "can not remember anything ~4 phone/day/year/today",
+         "do not know what day it is", "no idea what day it is",
          "keep/keeps/kept blacking/passing out", "been blacking out", "blacked out ~3 again",
          "so/really/very/totally confused ~4 shaking/blacking/shaky/trembling",
          "do not know where i am", "did not know where i was", "no idea where i am",

@@ -166,7 +166,8 @@ def queue_items(url: Optional[str] = None) -> list:
         items.append(
             {
                 "id": h["id"],
-                "ref": transcripts.ref_for(h["conversation_id"]),
+                # The indexed reference: it differs from the computed one after a collision.
+                "ref": transcripts.ref_for(h["conversation_id"], url),
                 "conversation_id": h["conversation_id"],
                 "level": h["level"],
                 "categories": h["categories"],
