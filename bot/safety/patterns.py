@@ -398,8 +398,9 @@ ORDINARY_MEANS_CUES: FrozenSet[str] = frozenset(
 # the match is not about the writer.
 MEDIA_CUES: FrozenSet[str] = frozenset(
     {"show", "news", "article", "series", "episode", "finale", "season", "movie", "film",
-     "novel", "book", "character", "characters", "dnd", "d&d", "game", "videogame", "anime", "documentary",
-     "podcast", "netflix", "tv", "serie", "pelicula", "película", "novela", "personaje"}
+     "novel", "book", "character", "characters", "dnd", "d&d", "game", "videogame", "anime",
+     "documentary", "podcast", "netflix", "tv", "serie", "pelicula", "película", "novela",
+     "personaje"}
 )
 # Ordinary reasons to be at a bridge or a roof ("walked to the bridge to take sunset
 # photos"): an at-the-edge match with one of these in its sentence is dropped.
@@ -791,6 +792,7 @@ OVERDOSE: List[Rule] = [
          "took/taken/swallowed/popped/downed/ate/chugged/snorted ~2 all/whole/entire/"
          "rest ~4 {PILLS}/bottle/bottles/pack/script/prescription/supply/stash/meds",
          "took/taken/swallowed ~1 everything ~3 cabinet/drawer/bottle/house/had",
+         "took/taken/swallowed ~3 half the/a bottle",
          "took/taken/swallowed/popped/downed/ate ~2 whole/entire/full ~2 week/weeks/"
          "month/months ~2 worth", "worth ~2 at once",
          "took/taken/swallowed/popped/downed/ate/snorted ~2 a/the/my/an? handful/bunch/"
@@ -877,6 +879,7 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          info="topic", past="downgrade"),
     rule("delirium_now", _SW, EMERGENCY,
          "what year is it", "can not remember anything ~4 phone/day/year/today",
+         "not know what year it is", "not know what day it is",
          "do not know what day it is", "no idea what day it is",
          "keep/keeps/kept blacking/passing out", "been blacking out", "blacked out ~3 again",
          "so/really/very/totally confused ~4 shaking/blacking/shaky/trembling",
@@ -1126,6 +1129,12 @@ IDIOMS: List[Rule] = [
          "a ~3 to die for", "lmao/lol/lmfao i ~2 dead",
          "i am dead lmao/lol/lmfao", "i am dead", "i 'm dead", "dying of laughter",
          "kill two birds",
+         "overdosed/overdosing/od on ~2 pumpkin/sugar/coffee/caffeine/chocolate/netflix/candy/"
+         "carbs/cheese/pizza/tv/anime/memes/tiktok/spice",
+         "strangle/murder/kill ~2 my/the cat/dog/kid/kids/brother/sister/roommate/boss/husband/"
+         "wife ~6 knocked/ate/broke/chewed/lol/lmao",
+         "<kms> if ~3 wifi/internet/printer/traffic/class/meeting/homework/game",
+         "is unaliving me", "unaliving me about",
          "<cut/burn/hurt> {REFL} shaving/cooking/lifting/accidentally/playing/working/falling",
          "<cut/burn/hurt> {REFL} slightly/yesterday", "<cut/burn/hurt> {REFL} by/on accident",
          "<cut/burn/hurt> {REFL} on/at/in the/a/my ~1 stove/oven/pan/glass/counter/gym/kitchen/"
