@@ -23,8 +23,9 @@
      is grey", "im exhausted by all of it"): the head is over-confident on short text it
      has little to go on, so such a message is capped at ``concern`` (flagged for review,
      not a crisis) and counts little towards a slow disclosure;
-   - ``routine dose``: taking one, two or three pills, or "my dose", with no word of
-     excess ("i took 2 pills this morning"), where the model leans on "took ... pills".
+   - ``routine dose``: taking one, two or three pills, or "my dose", or a few mg of a
+     supplement or painkiller, with no word of excess ("i took 2 pills this morning",
+     "i took 5mg of melatonin"), where the model leans on "took ... pills".
 
 If the learned layer cannot run (model files missing or damaged, the encoder refused a
 hash), the pattern layer's verdict stands, the assessment says so in ``model_error``, and
@@ -53,7 +54,10 @@ _CONTRAST = re.compile(
 )
 _ROUTINE_DOSE = re.compile(
     r"\b(took|take|taken|taking|had|have)\s+(my|a|one|1|two|2|three|3|half( a)?|an?)\s+"
-    r"(\w+\s+){0,2}(pill|pills|tablet|tablets|tab|tabs|dose|doses|mg|klonopin|clonazepam)\b",
+    r"(\w+\s+){0,2}(pill|pills|tablet|tablets|tab|tabs|dose|doses|mg|klonopin|clonazepam)\b"
+    # an ordinary dose of an over-the-counter supplement or painkiller
+    r"|\b(took|take|taken|taking|had)\s+\d{1,3}\s?(mg|mcg)\s+(of\s+)?(my\s+)?"
+    r"(melatonin|magnesium|vitamin\w*|zinc|iron|ibuprofen|advil|tylenol|aspirin|benadryl)\b",
     re.IGNORECASE,
 )
 _EXCESS = re.compile(
