@@ -81,10 +81,11 @@ def record_handoff(
     ``source_key`` (the keyed client address, :func:`bot.limits.address_key`) guards the
     queue against floods: a new conversation whose crisis comes from an address that
     opened a handoff in the last ``HANDOFF_BURST_MINUTES`` (still unresolved) joins that
-    handoff instead of opening another one: its reference is added to the evidence and
-    the level raised if higher. The patient still gets the crisis reply (the actions
-    send it whatever happens here); staff see one queue entry per address burst, so one
-    person rotating conversation ids cannot bury real patients in the queue.
+    handoff of the same or a higher level instead of opening another one: its reference
+    is added to the evidence. A more severe alarm opens its own entry. The patient still
+    gets the crisis reply (the actions send it whatever happens here); staff see one
+    queue entry per address burst and level, so one person rotating conversation ids
+    cannot bury real patients in the queue.
     """
     if level not in LEVEL_ORDER or level == "none":
         raise ValueError(f"a handoff needs a level of concern or above, not {level!r}")
@@ -113,17 +114,14 @@ def record_handoff(
             existing.evidence_json = json.dumps((existing.evidence + evidence)[-50:])
             existing.updated_at = now
             return {**existing.to_dict(), "escalated": escalated}, False
-        burst = _open_handoff_from(session, source_key, now)
+        burst = _open_handoff_from(session, source_key, now, level)
         if burst is not None:
-            escalated = LEVEL_ORDER[level] > LEVEL_ORDER[burst.level]
-            if escalated:
-                burst.level = level
             ref = redact(conversation_id)
             note = {"category": "same_address", "text": f"new conversation, same address: {ref}"}
             burst.categories_json = json.dumps(sorted(set(burst.categories) | set(categories)))
             burst.evidence_json = json.dumps((burst.evidence + [note] + evidence)[-50:])
             burst.updated_at = now
-            return {**burst.to_dict(), "escalated": escalated, "grouped": True}, False
+            return {**burst.to_dict(), "escalated": False, "grouped": True}, False
         handoff = Handoff(
             conversation_id=conversation_id,
             channel=channel or "unknown",
@@ -141,8 +139,10 @@ def record_handoff(
         return {**handoff.to_dict(), "escalated": False}, True
 
 
-def _open_handoff_from(session, source_key: str | None, now) -> Handoff | None:
-    """The unresolved handoff opened from ``source_key`` within the burst window, if any."""
+def _open_handoff_from(session, source_key: str | None, now, level: str) -> Handoff | None:
+    """The unresolved handoff opened from ``source_key`` within the burst window, at
+    ``level`` or above, if any. A more severe alarm never joins a lesser entry: it opens
+    its own, so whoever floods the queue at one level cannot hide a worse one in it."""
     from datetime import timedelta
 
     from bot.settings import handoff_burst_minutes
@@ -156,6 +156,9 @@ def _open_handoff_from(session, source_key: str | None, now) -> Handoff | None:
             Handoff.source_key == source_key,
             Handoff.status != "resolved",
             Handoff.created_at >= now - timedelta(minutes=minutes),
+            Handoff.level.in_(
+                [lv for lv, rank in LEVEL_ORDER.items() if rank >= LEVEL_ORDER[level]]
+            ),
         )
         .order_by(Handoff.id)
         .with_for_update()

@@ -21,21 +21,34 @@ from bot.limits import CLIENT_ADDRESS_KEY, address_key
 def test_rotating_conversations_from_one_address_share_one_queue_entry(db_url, monkeypatch):
     monkeypatch.setenv("HANDOFF_BURST_MINUTES", "10")
     attacker, patient = address_key("203.0.113.7"), address_key("198.51.100.2")
-    first, created = record_handoff("atk-0", "crisis", ["suicidal"], [], "x", source_key=attacker)
+    first, created = record_handoff(
+        "atk-0", "emergency", ["overdose"], [], "x", source_key=attacker
+    )
     assert created
     for i in range(1, 30):
-        handoff, created = record_handoff(
-            f"atk-{i}", "emergency", ["overdose"], [], "x", source_key=attacker
-        )
+        level = "crisis" if i % 2 else "emergency"
+        handoff, created = record_handoff(f"atk-{i}", level, ["x"], [], "x", source_key=attacker)
         assert not created and handoff["id"] == first["id"] and handoff["grouped"]
     real, created = record_handoff("pt-1", "crisis", ["suicidal"], [], "x", source_key=patient)
     assert created, "another address opens its own entry"
     queue = list_handoffs()
     assert len(queue) == 2
     grouped = next(h for h in queue if h["id"] == first["id"])
-    assert grouped["level"] == "emergency", "the level is raised, never lowered"
     refs = [e["text"] for e in grouped["evidence"] if e.get("category") == "same_address"]
     assert len(refs) == 29 and redact("atk-29") in refs[-1]
+
+
+def test_a_worse_alarm_never_hides_in_a_lesser_grouped_entry(db_url, monkeypatch):
+    """Someone flooding at crisis level from a shared address cannot absorb an emergency
+    from the same address: it opens its own queue entry (and pages)."""
+    monkeypatch.setenv("HANDOFF_BURST_MINUTES", "10")
+    shared = address_key("203.0.113.50")
+    flood, _ = record_handoff("atk-0", "crisis", ["x"], [], "x", source_key=shared)
+    assert record_handoff("atk-1", "crisis", ["x"], [], "x", source_key=shared)[0]["grouped"]
+    emergency, created = record_handoff(
+        "pt-9", "emergency", ["overdose"], [], "x", source_key=shared
+    )
+    assert created and emergency["id"] != flood["id"] and emergency["level"] == "emergency"
 
 
 def test_without_an_address_or_with_the_guard_off_each_conversation_opens_its_own(
