@@ -169,6 +169,45 @@ def eval_blind(path: Path) -> Dict:
     }
 
 
+def eval_blind_conversations(path: Path) -> Dict:
+    """Blind multi-turn conversations (tests/safety/blind/conversationsN.tsv): each one's
+    patient messages in order through ConversationRisk; a handoff is expected ("yes") or
+    not, and the screen hands off when the conversation reaches crisis or above."""
+    rows = read_corpus(path)
+    conversations: Dict[str, List[Dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        conversations[row["conversation"]].append(row)
+    right, wrong = 0, []
+    by_kind: Dict[str, Counter] = defaultdict(Counter)
+    for name, turns in conversations.items():
+        turns.sort(key=lambda r: int(r["turn"]))
+        risk = ConversationRisk()
+        for turn in turns:
+            risk.add(assess(turn["text"]))
+        expected = turns[0]["handoff"].strip().lower() == "yes"
+        handed = risk.level >= Level.CRISIS
+        kind = turns[0].get("kind", "")
+        by_kind[kind]["n"] += 1
+        if expected == handed:
+            right += 1
+            by_kind[kind]["right"] += 1
+        else:
+            wrong.append({"conversation": name, "expected": expected, "level": risk.level.value,
+                          "kind": kind, "reasons": risk.reasons})  # fmt: skip
+    n = len(conversations)
+    yes = sum(1 for t in conversations.values() if t[0]["handoff"].strip().lower() == "yes")
+    return {
+        "file": str(path),
+        "conversations": n,
+        "expected_handoff": yes,
+        "judged_right": right,
+        "missed_handoffs": sum(1 for w in wrong if w["expected"]),
+        "needless_handoffs": sum(1 for w in wrong if not w["expected"]),
+        "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},
+        "wrong": wrong,
+    }
+
+
 def print_blind(result: Dict) -> None:
     """One blind round's figures, in the order of the table in tests/safety/blind/README.md."""
     r = result
@@ -368,9 +407,20 @@ def main(argv: List[str] | None = None) -> int:
     args = ap.parse_args(argv)
     started = time.perf_counter()
     if args.blind:
-        results = [eval_blind(path) for path in args.blind]
-        for result in results:
-            print_blind(result)
+        results = []
+        for path in args.blind:
+            if path.name.startswith("conversations"):
+                r = eval_blind_conversations(path)
+                print(
+                    f"\n== blind conversations {r['file']}: {r['judged_right']}/"
+                    f"{r['conversations']} judged right (handoff or not); missed handoffs "
+                    f"{r['missed_handoffs']} of {r['expected_handoff']}, needless handoffs "
+                    f"{r['needless_handoffs']} of {r['conversations'] - r['expected_handoff']}"
+                )
+            else:
+                r = eval_blind(path)
+                print_blind(r)
+            results.append(r)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         out = args.out.with_name("safety_blind.json")
         out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
