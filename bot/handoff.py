@@ -80,12 +80,14 @@ def record_handoff(
 
     ``source_key`` (the keyed client address, :func:`bot.limits.address_key`) guards the
     queue against floods: a new conversation whose crisis comes from an address that
-    opened a handoff in the last ``HANDOFF_BURST_MINUTES`` (still unresolved) joins that
-    handoff of the same or a higher level instead of opening another one: its reference
-    is added to the evidence. A more severe alarm opens its own entry. The patient still
-    gets the crisis reply (the actions send it whatever happens here); staff see one
-    queue entry per address burst and level, so one person rotating conversation ids
-    cannot bury real patients in the queue.
+    opened a handoff of the same or a higher level in the last ``HANDOFF_BURST_MINUTES``
+    (still unresolved) is *grouped* with it. It still gets a handoff record of its own
+    (``grouped_with`` = the first one's id), so staff can open, claim and resolve it, but
+    it pages nobody (returned as not created) and the queue shows it under the first
+    one. A more severe alarm is never grouped under a lesser one. The patient always gets
+    the crisis reply (the actions send it whatever happens here): one person rotating
+    conversation ids can neither bury real patients in the queue nor make a real
+    patient's conversation unclaimable.
     """
     if level not in LEVEL_ORDER or level == "none":
         raise ValueError(f"a handoff needs a level of concern or above, not {level!r}")
@@ -118,10 +120,8 @@ def record_handoff(
         if burst is not None:
             ref = redact(conversation_id)
             note = {"category": "same_address", "text": f"new conversation, same address: {ref}"}
-            burst.categories_json = json.dumps(sorted(set(burst.categories) | set(categories)))
-            burst.evidence_json = json.dumps((burst.evidence + [note] + evidence)[-50:])
+            burst.evidence_json = json.dumps((burst.evidence + [note])[-50:])
             burst.updated_at = now
-            return {**burst.to_dict(), "escalated": False, "grouped": True}, False
         handoff = Handoff(
             conversation_id=conversation_id,
             channel=channel or "unknown",
@@ -133,9 +133,12 @@ def record_handoff(
             created_at=now,
             updated_at=now,
             source_key=source_key,
+            grouped_with=burst.id if burst is not None else None,
         )
         session.add(handoff)
         session.flush()
+        if burst is not None:  # recorded and claimable, but nobody is paged for it
+            return {**handoff.to_dict(), "escalated": False, "grouped": True}, False
         return {**handoff.to_dict(), "escalated": False}, True
 
 
@@ -154,6 +157,7 @@ def _open_handoff_from(session, source_key: str | None, now, level: str) -> Hand
         session.query(Handoff)
         .filter(
             Handoff.source_key == source_key,
+            Handoff.grouped_with.is_(None),
             Handoff.status != "resolved",
             Handoff.created_at >= now - timedelta(minutes=minutes),
             Handoff.level.in_(

@@ -69,6 +69,15 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         return await super().generate(utter_action, tracker, output_channel, **kwargs)
 
 
+def _source_key(latest: Any) -> Any:
+    """The client address key the channel put in the message's metadata, if any."""
+    from bot.limits import CLIENT_ADDRESS_KEY
+
+    metadata = getattr(latest, "metadata", None) or {}
+    key = metadata.get(CLIENT_ADDRESS_KEY) if isinstance(metadata, dict) else None
+    return key if isinstance(key, str) and 0 < len(key) <= 64 else None
+
+
 def record_fallback_handoff(tracker: Any) -> bool:
     """Open (or escalate) the conversation's handoff from the Rasa server; never raises."""
     import logging
@@ -89,6 +98,8 @@ def record_fallback_handoff(tracker: Any) -> bool:
             evidence=list(safety.get("evidence") or []),
             trigger_text=(latest.text if latest is not None else "") or "",
             channel=tracker.get_latest_input_channel() or "unknown",
+            # The flood guard holds when the action server is down too.
+            source_key=_source_key(latest),
         )
         logger.error(
             "action_staff_handoff failed for %s: handoff %s recorded by the Rasa server",

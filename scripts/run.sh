@@ -50,10 +50,17 @@ start=$SECONDS
 # The action server listens on loopback and wants the token the Rasa server sends
 # (endpoints.yml); `python -m bot serve` passes the HTTP API token to Rasa from the
 # environment, never on the command line (ps shows command lines to every local user).
+# Rasa must call the action server on the port it was started on (outside review: with
+# ACTIONS_PORT set, Rasa still called 5055, where any local user could have listened).
+ENDPOINTS=endpoints.yml
+if [ "$ACTIONS_PORT" != 5055 ]; then
+  ENDPOINTS=var/endpoints.yml
+  sed "s|localhost:5055|localhost:$ACTIONS_PORT|" endpoints.yml > "$ENDPOINTS"
+fi
 "$VENV/python" -m bot actions --port "$ACTIONS_PORT" > var/log/actions.log 2>&1 &
 pids+=($!)
 "$VENV/python" -m bot serve --model models/assistant.tar.gz --port "$RASA_PORT" \
-  --enable-api --credentials credentials.yml --endpoints endpoints.yml > var/log/rasa.log 2>&1 &
+  --enable-api --credentials credentials.yml --endpoints "$ENDPOINTS" > var/log/rasa.log 2>&1 &
 pids+=($!)
 # The staff console talks to Rasa's HTTP API with the same token.
 RASA_URL="http://localhost:$RASA_PORT" "$VENV/python" -m bot console --port "$CONSOLE_PORT" \

@@ -53,8 +53,10 @@ def test_each_channel_owns_its_namespace():
     assert conversation_ids.check("+15550100123", "twilio") == "+15550100123"
     assert conversation_ids.check("whatsapp:+15550100123", "twilio")
     assert conversation_ids.check(web_id, "socketio") == web_id
-    # A REST client can name neither a phone number nor a widget's conversation ...
-    for foreign in ("+15550100123", "whatsapp:+15550100123", web_id):
+    # A REST client can name neither a phone number nor a widget's conversation, nor
+    # anything that looks like one (outside review: case variants, a leading zero) ...
+    lookalikes = (web_id.upper(), "WhatsApp:+15550100123", "+015550100123", "Web-x")
+    for foreign in ("+15550100123", "whatsapp:+15550100123", web_id, *lookalikes):
         with pytest.raises(conversation_ids.InvalidConversationId):
             conversation_ids.check(foreign, "rest")
     # ... and SMS only phone numbers, the widget only its own issued ids.

@@ -58,10 +58,16 @@ def is_valid(conversation_id: Any, max_chars: int = DEFAULT_MAX_CHARS) -> bool:
 
 
 def owner(conversation_id: str) -> str:
-    """The channel whose namespace the id is in: ``sms``, ``socketio`` or ``rest``."""
-    if _SMS.fullmatch(conversation_id):
+    """The channel whose namespace the id is in: ``sms``, ``socketio`` or ``rest``.
+
+    By prefix, whatever the case: ``+...`` and ``whatsapp:...`` are SMS's, ``web-...`` the
+    widget's, so a REST client cannot pick "WEB-<hex>" or "+015550100123", ids a staff
+    member could mistake for a widget session or a patient's phone number.
+    """
+    low = conversation_id.lower()
+    if low.startswith(("+", "whatsapp:")):
         return SMS
-    if _WEB.fullmatch(conversation_id):
+    if low.startswith("web-"):
         return WEB
     return REST
 
@@ -84,6 +90,9 @@ def check(conversation_id: Any, channel: str, max_chars: int = DEFAULT_MAX_CHARS
     wanted = SMS if channel in (SMS, "twilio") else channel
     if owner(conversation_id) != wanted and wanted in (SMS, WEB, REST):
         raise InvalidConversationId("This sender id belongs to another channel's conversations.")
+    exact = {SMS: _SMS, WEB: _WEB}.get(wanted)
+    if exact is not None and not exact.fullmatch(conversation_id):
+        raise InvalidConversationId("This is not a well-formed id of this channel.")
     return conversation_id
 
 

@@ -26,7 +26,9 @@ def unavailable_text() -> str:
     return f"{UNAVAILABLE} {crisis_footer()}"
 
 
-def _open_handoff(sender: str, text: str, channel: str, assessment) -> dict:
+def _open_handoff(
+    sender: str, text: str, channel: str, assessment, source_key: Optional[str]
+) -> dict:
     from bot.notify import record_and_notify
 
     return record_and_notify(
@@ -36,13 +38,17 @@ def _open_handoff(sender: str, text: str, channel: str, assessment) -> dict:
         evidence=[dict(e) for e in assessment.evidence],
         trigger_text=text,
         channel=channel,
+        source_key=source_key,
     )
 
 
-async def degraded_answer(sender: str, text: str, channel: str) -> Optional[str]:
+async def degraded_answer(
+    sender: str, text: str, channel: str, source_key: Optional[str] = None
+) -> Optional[str]:
     """The crisis wording when ``text`` is a crisis or emergency, else None.
 
-    Also opens (or escalates) the staff handoff when the database can be reached.
+    Also opens (or escalates) the staff handoff when the database can be reached, with
+    the client address's key (``source_key``) so the flood guard holds on this path too.
     Never raises.
     """
     from bot.handoff import redact
@@ -60,7 +66,7 @@ async def degraded_answer(sender: str, text: str, channel: str) -> Optional[str]
         logger.exception("crisis fallback: screening failed")
         return None
     try:
-        handoff = await asyncio.to_thread(_open_handoff, sender, text, channel, found)
+        handoff = await asyncio.to_thread(_open_handoff, sender, text, channel, found, source_key)
         logger.error(
             "%s message from %s not processed (assistant unavailable): %s, crisis resources "
             "sent by the channel, handoff %s opened",

@@ -53,14 +53,14 @@ def refusal(exc: Refused) -> HTTPResponse:
     return response.json(exc.to_dict(), status=exc.status, headers=headers)
 
 
-async def unavailable(sender: str, text: str) -> HTTPResponse:
+async def unavailable(sender: str, text: str, source_key: Optional[str] = None) -> HTTPResponse:
     """The answer when a message could not be processed (database or lock store down).
 
     A crisis or emergency gets 200 with the crisis resources as the assistant's reply
     (the person must get them whatever failed; header ``X-Assistant-Degraded: 1``);
     anything else gets 503 with the reason and the crisis line.
     """
-    urgent = await degraded_answer(sender, text, "rest")
+    urgent = await degraded_answer(sender, text, "rest", source_key)
     if urgent:
         return response.json(
             [{"recipient_id": sender, "text": urgent}],
@@ -185,7 +185,7 @@ class LimitedRestInput(RestInput):
                 await on_new_message(message)
             except asyncio.CancelledError:
                 logger.error("REST message from %s: cancelled", _ref(body["sender"]))
-                return await unavailable(body["sender"], text)
+                return await unavailable(body["sender"], text, key)
             except Exception as exc:
                 logger.error(
                     "REST message from %s could not be processed: %s: %s",
@@ -193,7 +193,7 @@ class LimitedRestInput(RestInput):
                     type(exc).__name__,
                     str(exc)[:300],
                 )
-                return await unavailable(body["sender"], text)
+                return await unavailable(body["sender"], text, key)
             return response.json(collector.messages)
 
         return hook

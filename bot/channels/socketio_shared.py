@@ -214,5 +214,5 @@ class SharedSocketIOInput(SocketIOInput):
                     redact(sender),
                     type(exc).__name__,
                 )
-                urgent = await degraded_answer(sender, text, self.name())
+                urgent = await degraded_answer(sender, text, self.name(), key)
                 await tell(sid, urgent or unavailable_text())

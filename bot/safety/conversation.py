@@ -105,7 +105,11 @@ class ConversationRisk:
             e["category"] == "informational" and _METHOD_TOPICS & set(e.get("tags", []))
             for e in assessment.evidence
         )
-        self._recent_risk = (self._recent_risk + [assessment.model_risk])[-self.RECENT_TURNS :]
+        # A question in general (the patterns' "informational") adds no risk of its own:
+        # two FAQ questions about overdose facts are not a slow disclosure.
+        informational = "informational" in assessment.categories and assessment.level < Level.CRISIS
+        turn_risk = 0.0 if informational else assessment.model_risk
+        self._recent_risk = (self._recent_risk + [turn_risk])[-self.RECENT_TURNS :]
         raised = [r for r in self._recent_risk if r >= self.SLOW_DISCLOSURE_TURN]
         if sum(self._recent_risk) >= self.SLOW_DISCLOSURE_SUM and len(raised) >= 2:
             self._raise(Level.CRISIS, "learned layer: risk summed over the last turns")

@@ -880,7 +880,13 @@ def _questions_after_distress(hits: List[_Hit]) -> None:
     distress = [
         h
         for h in hits
-        if h.category in _DISTRESS and not h.informational and not h.past and h.person != "third"
+        # Context-only hits (a bare "saturday" timeframe, level none) are not distress:
+        # "is it ok to have wine on clonazepam? its my anniversary saturday" is a question.
+        if h.category in _DISTRESS
+        and h.level > Level.NONE
+        and not h.informational
+        and not h.past
+        and h.person != "third"
     ]
     if not distress:
         return

@@ -160,8 +160,19 @@ def _ago(iso: Optional[str]) -> str:
 def queue_items(url: Optional[str] = None) -> list:
     """Open and claimed handoffs, most urgent first then oldest, with the last messages."""
     items = []
-    for h in handoffs.list_handoffs(url=url):
-        if h["status"] == "resolved":
+    rows = [h for h in handoffs.list_handoffs(url=url) if h["status"] != "resolved"]
+    # Flood-grouped handoffs (bot.handoff.record_handoff) are listed under the first one
+    # of their burst while it is open; each keeps its own page and can be claimed there.
+    leads = {h["id"] for h in rows}
+    grouped: dict = {}
+    for h in rows:
+        if h.get("grouped_with") in leads:
+            grouped.setdefault(h["grouped_with"], []).append(
+                {"id": h["id"], "ref": transcripts.ref_for(h["conversation_id"], url),
+                 "level": h["level"], "status": h["status"]}
+            )  # fmt: skip
+    for h in rows:
+        if h.get("grouped_with") in leads:
             continue
         items.append(
             {
@@ -182,6 +193,7 @@ def queue_items(url: Optional[str] = None) -> list:
                 "waiting": _ago(h["created_at"]),
                 "renotify_count": h["renotify_count"],
                 "last_messages": transcripts.last_messages(h["conversation_id"], 4, url),
+                "grouped": grouped.get(h["id"], []),
             }
         )
     return items

@@ -48,6 +48,9 @@ class Handoff(Base):
     # Keyed hash of the client address of the message that opened it (bot.limits
     # address_key): crises from many new conversations at one address are grouped.
     source_key = sa.Column(sa.String(64), index=True)
+    # For a flood-grouped handoff: the id of the burst's first handoff, under which the
+    # queue shows it. It keeps its own record, so staff can still claim it.
+    grouped_with = sa.Column(sa.Integer)
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {HANDOFF_STATUSES}", name="ck_handoffs_status"),
@@ -88,6 +91,7 @@ class Handoff(Base):
             "resolution_note": self.resolution_note,
             "renotified_at": iso(self.renotified_at),
             "renotify_count": self.renotify_count or 0,
+            "grouped_with": self.grouped_with,
         }
 
 

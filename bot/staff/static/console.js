@@ -49,6 +49,20 @@ function renderQueue(items) {
       last.append(item);
     }
     li.append(evidence, last);
+    if ((h.grouped || []).length) {
+      // Other new conversations from the same address (flood guard): each is its own
+      // handoff, claimable on its own page.
+      const more = el("ul", "grouped");
+      more.append(el("li", null, "Same address, " + h.grouped.length + " more:"));
+      for (const g of h.grouped) {
+        const item = el("li");
+        const a = el("a", null, g.level + " " + g.ref + " (" + g.status + ")");
+        a.href = "/c/" + encodeURIComponent(g.ref);
+        item.append(a);
+        more.append(item);
+      }
+      li.append(more);
+    }
     rows.push(li);
   }
   if (!rows.length) rows.push(el("li", "empty", "No open handoffs."));
