@@ -238,3 +238,36 @@ async def test_the_widget_resumes_its_own_session_after_a_reload(stack):
         await again.close()
     users = [e for e in stack.tracker(token.split(".")[0])["events"] if e["event"] == "user"]
     assert len(users) == 2
+
+
+@pytest.mark.model
+@pytest.mark.servers
+async def test_other_sites_cannot_open_widget_sessions(stack):
+    """Outside review: a hostile page could open sessions from its visitors' browsers."""
+    import socketio
+
+    client = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(
+            stack.base,
+            transports=["websocket"],
+            socketio_path="/socket.io",
+            headers={"Origin": "https://evil.example"},
+        )
+    same = socketio.AsyncClient(reconnection=False)
+    await same.connect(
+        stack.base, transports=["websocket"], socketio_path="/socket.io",
+        headers={"Origin": stack.base},
+    )  # fmt: skip
+    assert same.connected
+    await same.disconnect()
+
+
+def test_configured_widget_sites_may_connect(monkeypatch):
+    from bot.channels.socketio_shared import allowed_origins
+
+    monkeypatch.delenv("WIDGET_ORIGINS", raising=False)
+    assert allowed_origins() is None, "same origin only"
+    monkeypatch.setenv("WIDGET_ORIGINS", "https://clinic.example")
+    monkeypatch.setenv("WIDGET_PUBLIC_URL", "https://chat.clinic.example/")
+    assert allowed_origins() == ["https://chat.clinic.example", "https://clinic.example"]

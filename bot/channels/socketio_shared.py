@@ -75,6 +75,22 @@ def shared_manager() -> Optional[socketio.AsyncRedisManager]:
     return socketio.AsyncRedisManager(url, channel=pubsub_channel())
 
 
+def allowed_origins() -> Optional[list]:
+    """Origins whose pages may open a socket.io connection.
+
+    Without ``WIDGET_ORIGINS``: None, python-engineio's same-origin check (the page's
+    origin must be this server's own, from its Host header), which is where the widget
+    and its demo page are served from. With it: those sites plus ``WIDGET_PUBLIC_URL``.
+    Clients that send no Origin header (not a browser) are not affected.
+    """
+    from bot.settings import widget_origins, widget_public_url
+
+    extra = widget_origins()
+    if not extra:
+        return None
+    return sorted(set(extra) | {widget_public_url()})
+
+
 class SharedSocketIOInput(SocketIOInput):
     """Rasa's ``SocketIOInput`` with its clients shared across replicas through Redis."""
 
@@ -95,6 +111,10 @@ class SharedSocketIOInput(SocketIOInput):
         """
         bp = super().blueprint(on_new_message)
         self._guard(bp, on_new_message)
+        assert self.sio is not None
+        # Rasa's channel turns python-engineio's origin check off (cors_allowed_origins=[]),
+        # so any page could open widget sessions from its visitors' browsers.
+        self.sio.eio.cors_allowed_origins = allowed_origins()
         manager = shared_manager()
         if manager is None:
             return bp
