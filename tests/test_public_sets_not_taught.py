@@ -36,3 +36,13 @@ def test_no_public_message_appears_inside_the_detector_patterns():
     patterns = _norm(Path(ROOT / "bot" / "safety" / "patterns.py").read_text(encoding="utf-8"))
     long_public = [t for t in _public_texts() if len(t.split()) >= 6]
     assert not [t for t in long_public if t in patterns]
+
+
+def test_no_public_message_is_in_the_learned_layers_training_data():
+    """The learned safety layer trains on data/safety/ and the scored blind rounds; none
+    of them may hold a public message (one did, word for word, until this test)."""
+    from bot.safety.training_data import load_examples
+
+    public = _public_texts()
+    taught = [e for e in load_examples() if _norm(e.text) in public]
+    assert not taught, [(e.source, e.text[:60]) for e in taught]
