@@ -18,7 +18,9 @@
      "only"...: "I'm not suicidal, I just took all my pills" still escalates);
    - ``question in general``: the pattern layer read it as an informational question
      ("how many mg of klonopin is an overdose, asking for class") and found nothing about
-     the writer;
+     the writer, and nothing says it is happening now ("an hour ago", "tonight", "won't
+     wake up" keep the model's say: "is it bad if my husband took the whole bottle an
+     hour ago?" is an emergency);
    - ``vague``: six words or fewer and not one word of the risk vocabulary ("everything
      is grey", "im exhausted by all of it"): the head is over-confident on short text it
      has little to go on, so such a message is capped at ``concern`` (flagged for review,
@@ -65,6 +67,12 @@ _EXCESS = re.compile(
     r"stash|everything|\d{2,})\b",
     re.IGNORECASE,
 )
+_HAPPENING = re.compile(
+    r"\b(now|right now|just|tonight|today|this (morning|afternoon|evening)|ago|earlier|"
+    r"won'?t wake|wont wake|can'?t wake|cant wake|not breathing|unresponsive|passed out|"
+    r"ahora|hace (una|un|\d+))\b",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[a-záéíóúñü']+")
 # Words that give a short message something to go on: with one of these, a short message
 # is judged like any other (e.g. "tonight.", "pills in hand", "bye everyone").
@@ -86,9 +94,12 @@ def _guard(patterns: Assessment) -> Optional[str]:
     categories = set(patterns.categories)
     if reasons and all(r == "idiom" for r in reasons) and patterns.level == Level.NONE:
         return "idiom"
-    if "informational" in categories and not patterns.about_self:
-        return "question in general"
-    if "informational" in categories and categories <= {"informational"}:
+    asked_in_general = "informational" in categories and (
+        not patterns.about_self or categories <= {"informational"}
+    )
+    # Not when it is happening: "is it bad if my husband took the whole bottle an hour
+    # ago?" is a question about an emergency now, not one in general.
+    if asked_in_general and not _HAPPENING.search(patterns.text):
         return "question in general"
     if (
         patterns.level == Level.NONE

@@ -77,6 +77,15 @@ def test_guards_stop_a_learned_only_escalation(model_says, text, guard):
         assert reasons == [f"guard: {guard}"]
 
 
+def test_a_question_about_something_happening_now_is_not_a_question_in_general(model_says):
+    """Found in the final read: the question guard once kept this at concern."""
+    model_says("emergency")
+    a = assess("is it bad if my husband took the whole bottle an hour ago?")
+    assert a.level == Level.EMERGENCY
+    general = assess("what happens if someone took a whole bottle of klonopin?")
+    assert general.level < Level.CRISIS
+
+
 def test_a_denial_followed_by_a_disclosure_still_escalates(model_says):
     model_says("emergency")
     assert assess("I'm not suicidal, I just took all my pills").level == Level.EMERGENCY
