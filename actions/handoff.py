@@ -21,11 +21,9 @@ logger = logging.getLogger(__name__)
 def source_key_of(tracker: Tracker) -> str | None:
     """The keyed client address our channels put in the message's metadata (never the
     client: REST and socket.io overwrite whatever it sent), for the flood guard."""
-    from bot.limits import CLIENT_ADDRESS_KEY
+    from bot.limits import address_key_from_metadata
 
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    key = metadata.get(CLIENT_ADDRESS_KEY) if isinstance(metadata, dict) else None
-    return key if isinstance(key, str) and 0 < len(key) <= 64 else None
+    return address_key_from_metadata((tracker.latest_message or {}).get("metadata"))
 
 
 def open_handoff(tracker: Tracker, level: str, categories: list, evidence: list) -> dict:

@@ -308,6 +308,24 @@ def address_key(address: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def request_address_key(peer: Optional[str], forwarded_for: Optional[str]) -> str:
+    """The key of a request's client address (:func:`client_address` with the
+    ``TRUST_PROXY`` setting, then :func:`address_key`): what REST and socket.io put in the
+    message metadata and count the per-address limit by."""
+    from bot.settings import trust_proxy
+
+    return address_key(client_address(peer, forwarded_for, trust_proxy()))
+
+
+def address_key_from_metadata(metadata: Any) -> Optional[str]:
+    """The client address key a channel stored in a message's metadata, or None.
+
+    Read by the flood guard on every path that records a handoff (the action server, and
+    the Rasa server's own fallbacks)."""
+    key = metadata.get(CLIENT_ADDRESS_KEY) if isinstance(metadata, dict) else None
+    return key if isinstance(key, str) and 0 < len(key) <= 64 else None
+
+
 def apply_request_limit(app: Any, limits: Limits | None = None) -> None:
     """Set the Sanic app's request body limit (``REQUEST_MAX_BYTES``) before it serves."""
     limits = limits or Limits.from_env()

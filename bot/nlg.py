@@ -69,20 +69,12 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         return await super().generate(utter_action, tracker, output_channel, **kwargs)
 
 
-def _source_key(latest: Any) -> Any:
-    """The client address key the channel put in the message's metadata, if any."""
-    from bot.limits import CLIENT_ADDRESS_KEY
-
-    metadata = getattr(latest, "metadata", None) or {}
-    key = metadata.get(CLIENT_ADDRESS_KEY) if isinstance(metadata, dict) else None
-    return key if isinstance(key, str) and 0 < len(key) <= 64 else None
-
-
 def record_fallback_handoff(tracker: Any) -> bool:
     """Open (or escalate) the conversation's handoff from the Rasa server; never raises."""
     import logging
 
     from bot.handoff import redact
+    from bot.limits import address_key_from_metadata
     from bot.notify import record_and_notify
 
     logger = logging.getLogger(__name__)
@@ -99,7 +91,7 @@ def record_fallback_handoff(tracker: Any) -> bool:
             trigger_text=(latest.text if latest is not None else "") or "",
             channel=tracker.get_latest_input_channel() or "unknown",
             # The flood guard holds when the action server is down too.
-            source_key=_source_key(latest),
+            source_key=address_key_from_metadata(getattr(latest, "metadata", None)),
         )
         logger.error(
             "action_staff_handoff failed for %s: handoff %s recorded by the Rasa server",

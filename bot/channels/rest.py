@@ -34,15 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.fallback import degraded_answer, unavailable_text
-from bot.limits import (
-    CLIENT_ADDRESS_KEY,
-    Gate,
-    Refused,
-    address_key,
-    apply_request_limit,
-    client_address,
-)
-from bot.settings import trust_proxy
+from bot.limits import CLIENT_ADDRESS_KEY, Gate, Refused, apply_request_limit, request_address_key
 
 logger = logging.getLogger(__name__)
 
@@ -166,10 +158,7 @@ class LimitedRestInput(RestInput):
             metadata = body.get("metadata")
             if metadata is not None and not isinstance(metadata, dict):
                 return refusal(Refused(400, "invalid_metadata", "metadata must be an object."))
-            address = client_address(
-                request.ip, request.headers.get("x-forwarded-for"), trust_proxy()
-            )
-            key = address_key(address)
+            key = request_address_key(request.ip, request.headers.get("x-forwarded-for"))
             try:
                 text = gate.admit(self.name(), body.get("sender"), body.get("message"), key)
             except Refused as exc:

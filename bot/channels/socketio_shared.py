@@ -45,12 +45,11 @@ from bot.limits import (
     CLIENT_ADDRESS_KEY,
     Gate,
     Refused,
-    address_key,
     apply_request_limit,
-    client_address,
     crisis_footer,
+    request_address_key,
 )
-from bot.settings import lock_store_key_prefix, redis_url, trust_proxy
+from bot.settings import lock_store_key_prefix, redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -201,10 +200,9 @@ class SharedSocketIOInput(SocketIOInput):
                 return
             sender = own
             environ = sio.get_environ(sid, namespace=namespace) or {}
-            address = client_address(
-                environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), trust_proxy()
+            key = request_address_key(
+                environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")
             )
-            key = address_key(address)
             try:
                 text = gate.admit(self.name(), sender, data.get("message"), key)
             except Refused as exc:
