@@ -75,7 +75,10 @@ def scored_rounds(blind_dir: Path = BLIND_DIR) -> List[int]:
     readme = blind_dir / "README.md"
     if not readme.exists():
         return []
-    found = re.findall(r"^\|\s*(\d+)\s*\|", readme.read_text(encoding="utf-8"), re.M)
+    # Only the table of single-message rounds: the conversations' table below it has rows
+    # numbered the same way.
+    text = readme.read_text(encoding="utf-8").split("## Blind conversations")[0]
+    found = re.findall(r"^\|\s*(\d+)\s*\|", text, re.M)
     return sorted({int(n) for n in found})
 
 
