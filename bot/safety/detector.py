@@ -625,6 +625,14 @@ def _is_past(ctx: _Context, start: int) -> bool:
             if norms[i] == "in" and re.fullmatch(r"(19|20)\d\d", norms[i + 1]):
                 past = True
                 break
+            # Spanish "hace 3 años", "hace dos meses"
+            if (
+                norms[i] == "hace"
+                and i + 2 < se
+                and norms[i + 2] in ("años", "anos", "meses", "año", "ano")
+            ):
+                past = True
+                break
             # "in the 80s", "in the '90s", "in the 1990s"
             if (
                 norms[i] == "in"

@@ -373,6 +373,8 @@ PAST_CUES: Tuple[Tuple[str, ...], ...] = (
     ("in", "my", "teens"), ("in", "my", "20s"), ("in", "my", "twenties"), ("past", "attempt"),
     ("past", "attempts"), ("years", "back"), ("way", "back"), ("at", "16"), ("at", "17"),
     ("at", "15"), ("at", "14"), ("at", "18"), ("at", "19"), ("at", "20"),
+    ("hace", "años"), ("hace", "anos"), ("hace", "mucho"), ("el", "año", "pasado"),
+    ("cuando", "era"),
 )
 # Current-time cues: anywhere in the sentence they keep a past-sounding match current...
 CURRENT_CUES: FrozenSet[str] = frozenset(
@@ -391,7 +393,7 @@ ORDINARY_MEANS_CUES: FrozenSet[str] = frozenset(
     {"climbing", "climb", "climbs", "camping", "hiking", "boat", "sailing", "macrame",
      "crafts", "craft", "gym", "organizer", "organiser", "pillbox", "dispenser", "weekly",
      "sorting", "sort", "pharmacy", "pharmacist", "refill", "swing", "hammock", "dog",
-     "leash", "garden", "tomatoes", "tent", "escalada"}
+     "leash", "garden", "tomatoes", "tent", "escalada", "range", "hunting", "deer"}
 )
 # Fiction and media: a risk word about a character, a show, a game ("my dnd character
 # overdosed on healing potions", "a guy hanged himself in the finale"). Applied only when
@@ -423,6 +425,8 @@ STUDY_CUES: Tuple[Tuple[str, ...], ...] = (
     ("pharmacology",), ("toxicology",), ("in", "rats"), ("in", "mice"), ("study", "guide"),
     ("a", "patient", "asked"), ("my", "patient"), ("patients", "ask"), ("i", "am", "a", "nurse"),
     ("studying",), ("cert",), ("certification",), ("pharmacy", "tech"), ("pharm", "tech"),
+    ("student",), ("debate",), ("article",), ("med", "school"), ("paramedic",), ("emt",),
+    ("i", "am", "a", "pharmacist"),
 )
 RECOVERY_WORDS: FrozenSet[str] = frozenset(
     {"better", "fine", "good", "okay", "ok", "happy", "well", "great", "stable", "recovered",
@@ -468,7 +472,21 @@ SUICIDAL_IDEATION: List[Rule] = [
          "ojala ~2 me muriera", "ojalá ~2 me muriera", "no quiero despertar",
          "no quiero seguir viviendo", "quitarme la vida", "pensando en el suicidio",
          "pienso en el suicidio", "suicidarme",
+         "quisiera/quisiese/prefiero/preferiria/preferiría ~2 estar muerta/muerto",
+         "quisiera/quisiese/prefiero/preferiria/preferiría ~2 morirme/morir",
+         "mejor morirme", "mejor estar muerta/muerto", "ganas de morirme/morir",
+         "ojala/ojalá ~3 no despertar/despertara/despertará/despierte",
+         "desaparecer para siempre", "no vale la pena vivir",
          info="impersonal", past="ideation"),
+    # "no quiero vivir" (but "no quiero vivir con esta ansiedad" is about the anxiety).
+    rule("not_want_to_live_es", _SI, CRISIS, "no quiero vivir", "ya no quiero estar aqui/aquí",
+         info="impersonal", past="ideation", passive=True, not_followed_by=("con",)),
+    # "wouldn't mind if I died": the negation is the ideation, so it is not negatable.
+    rule("would_not_mind_dying", _SI, CRISIS,
+         "would not mind/care if i ~2 died/<die>",
+         "would not mind/care if i ~2 (was dead|were dead|did not wake up|never woke up)",
+         "would not mind/care ~2 (dying|not waking up)",
+         negatable=False, info="impersonal", past="ideation", passive=True),
     rule("want_to_die", _SI, CRISIS,
          "<want>/wanna/ready/wish/wishing/wishin/longing/deserve to/too? just? <die>",
          "<want>/wanna/wish to? just? be dead",
@@ -478,6 +496,8 @@ SUICIDAL_IDEATION: List[Rule] = [
          "<wish/hope/pray>/hoping/praying/wishing ~3 someone would ~2 kill me",
          "<wish/hope/pray>/hoping/praying/wishing ~4 (get hit|hit by a|in an accident|"
          "the plane crashes)",
+         "<wish/hope/pray>/hoping/praying/wishing ~6 (hits me|hit me|runs me over|"
+         "run me over|crashes into me)",
          "<want>/wanna/wish ~2 to? (join|be with) ~4 (in heaven|again|who died)",
          "<want>/wanna ~3 it ~2 to be over", "<want>/wanna ~2 it all ~2 to be over",
          "better off dead", "should just <die>", "need/deserve/should to? <die>",
@@ -485,6 +505,8 @@ SUICIDAL_IDEATION: List[Rule] = [
          "might as well <die>", "might as well be dead", "let me <die>",
          info="impersonal", past="ideation"),
     rule("rather_die", _SI, CRISIS, "rather <die>", "rather be dead",
+         "rather just/really/honestly/simply/actually <die>",
+         "rather just/really/honestly/simply/actually be dead",
          info="impersonal", past="ideation"),
     rule("not_want_to_live", _SI, CRISIS,
          "<do> not <want>/wanna to? (live|exist|be alive|go on|continue living|keep living)",
@@ -507,6 +529,7 @@ SUICIDAL_IDEATION: List[Rule] = [
          "<hope/pray/wish>/hoping/praying/wishing to? not wake up",
          "<do> not <want>/wanna to? wake up", "never <want>/wanna to? wake up",
          "not wake up tomorrow", "eternal sleep", "go to sleep forever",
+         "nice/peaceful/easier/better ~2 to ~2 not/never wake up",
          past="ideation", passive=True),
     rule("sleep_forever_weak", _SI, CONCERN, "sleep forever", "never wake up", weak=True),
     rule("end_life", _SI, CRISIS,
@@ -671,6 +694,11 @@ INTENT_AND_PLAN: List[Rule] = [
 ]
 
 PREPARATION: List[Rule] = [
+    # A firearm in hand or lap now (a hunting or range sentence is ordinary use).
+    rule("gun_in_hand", "preparation", EMERGENCY,
+         "gun/pistol/revolver/handgun/rifle/shotgun ~4 in my lap/mouth/hand/hands",
+         "gun/pistol/revolver/handgun ~3 to my head/temple/chest",
+         info="impersonal"),
     rule("stockpiled_pills", "preparation", EMERGENCY,
          "<stockpile/hoard/stash/collect/stock/gather/horde> ~3 {PILLS}",
          "<save> up ~3 {PILLS}",
@@ -802,9 +830,15 @@ OVERDOSE: List[Rule] = [
          "took/taken/swallowed/popped/downed/ate ~2 too many/much ~3 {PILLS}",
          "took/taken/swallowed/popped/downed/ate ~3 {PILLS} ~3 way too many/much",
          "took/taken/swallowed/popped/downed/ate ~2 a bunch", "took/taken/swallowed the whole",
+         "taking/swallowing/popping/took ~2 them/pills/it ~2 one by one",
+         "took/taken/swallowed/popped/had ~6 and then? a bunch/lot/handful/ton more",
          info="topic", past="ideation"),
     rule("took_many_pills", "overdose", EMERGENCY,
          "took/taken/swallowed/popped/downed/ate/snorted ~2 # ~3 of? ~2 my? ~2 {COUNTABLE}",
+         info="topic", past="ideation", min_number=5),
+    # "a few extra klonopin like 8 or 9": extra pills counted in the same breath.
+    rule("took_extra_pills", "overdose", EMERGENCY,
+         "took/taken/swallowed/popped/had ~3 extra ~6 #",
          info="topic", past="ideation", min_number=5),
     rule("took_big_mg", "overdose", EMERGENCY,
          "took/taken/swallowed/popped/downed/ate ~2 # mg/milligrams",
@@ -821,6 +855,16 @@ OVERDOSE: List[Rule] = [
          "not safe by myself", "not safe alone tonight", "not going to be safe",
          "can not promise i will be safe", "can not promise to stay safe",
          info="impersonal", past="ideation"),
+    # The same, in other words; "if i ever feel unsafe with myself, who do i call?" is a
+    # hypothetical (concern), not a disclosure.
+    rule("feels_unsafe", "suicidal_ideation", CRISIS,
+         "feel/feeling/felt unsafe ~3 (tonight|right now|with myself|by myself|alone)",
+         "unsafe with myself", "do not feel safe ~2 (tonight|right now|alone)",
+         "scared/afraid/terrified of what i might/will/could do",
+         "no me siento segura/seguro ~2 sola/solo/conmigo",
+         "miedo de ~2 hacerme daño/dano/algo", "miedo de hacer una locura",
+         "miedo de hacer algo ~2 (esta noche|hoy)",
+         info="hypothetical", past="ideation"),
     rule("took_an_overdose", "overdose", EMERGENCY,
          "took/taken/had/did an/a overdose", "took/taken ~2 too many",
          info="impersonal", past="ideation"),
@@ -831,7 +875,7 @@ OVERDOSE: List[Rule] = [
          "can/could not/barely wake (him|her|them|my {RELATION}) up", "will/would not wake up",
          "is/'s not waking up", "are not waking up",
          "unresponsive", "not responding", "will/would not respond", "is not responsive",
-         "lips ~3 blue/purple", "turning blue", "turned blue", "foaming at the mouth",
+         "lips ~3 blue/purple/grey/gray", "turning blue", "turned blue", "foaming at the mouth",
          "his/her/their/my breathing ~3 slow/shallow/weird/funny/gurgling/strange/rattling/snoring",
          "breathing is ~2 slow/shallow/gurgling/rattling", "choking on ~2 vomit/puke",
          "can not stay awake ~3 pills",
@@ -855,6 +899,7 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          "seizing ~2 now", "convulsing", "<have>/having convulsions", "just had a seizure",
          "<think> ~3 having a seizure", "seizure ~2 right now",
          "body ~3 jerking ~3 can not stop", "eyes ~2 rolled back",
+         "whole body ~2 shook/jerked/convulsed/seized ~6 can/could not control/stop",
          "jerking/convulsing ~6 can not stop", "(shaking|jerking|twitching) ~3 all over ~4 can not",
          info="hypothetical"),
     rule("seizure_recent", _SW, CRISIS,
@@ -891,6 +936,7 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          "seeing ~3 things/people/bugs/shadows/spiders/figures/snakes ~6 not there/real",
          "hearing ~2 voices", "hear ~2 voices", "voices ~3 telling/talking/saying",
          "bugs/insects/things/spiders ~3 crawling ~3 skin/me/walls",
+         "covered in ants/bugs/insects/spiders/worms/lice", "ants ~3 crawling/under ~3 skin/me",
          "can not tell what is real", "do not know what is real", "not sure what is real",
          "people ~4 in my room ~4 not/n't ~2 real/there", "seeing things",
          "talking to people ~3 not there", "talking to ~2 who are not there",
@@ -959,8 +1005,20 @@ SEVERE_WITHDRAWAL: List[Rule] = [
     rule("stopped_recently", _SW, CONCERN,
          "{STOP} ~3 {BENZO} ~3 # days/day ago", "{STOP} ~3 {BENZO} ~3 (yesterday|last week)",
          "missed ~3 doses", "skipped ~3 doses", info="topic"),
+    # Withdrawal symptoms told together with the dose cut that started them: a clinician
+    # should hear about it (CLINICAL.md: concern), whatever the words around them.
+    rule("symptoms_since_cut", _SW, CONCERN,
+         "sweating/sweats/shaking/shaky/tremors/tremor/panic/twitching ~8 since/after ~3 "
+         "reduction/cut/drop/decrease/taper/lowered/reducing/cutting/dropping/reduced",
+         "since/after ~3 reduction/cut/drop/decrease/lowered/reducing/cutting/dropping/"
+         "reduced ~8 sweating/sweats/shaking/shaky/tremors/tremor/panic/twitching",
+         "temblores/sudores/panico/pánico ~6 desde que ~2 "
+         "bajé/baje/reduje/bajamos/bajaron/redujeron",
+         "desde que ~2 bajé/baje/reduje/bajamos/bajaron/redujeron ~4 temblores/"
+         "sudores/panico/pánico",
+         info="topic"),
     rule("no_sleep_days", _SW, CONCERN, "have not slept ~3 # days",
-         "no sleep ~3 # days", "not slept ~3 # days", "awake for # days", info="topic",
+         "no sleep ~3 # days", "not ~2 slept ~3 # days/nights", "awake for # days", info="topic",
          min_number=3),
     rule("panic_nonstop", _SW, CONCERN,
          "panic attacks? ~3 (nonstop|constant|constantly|all day|every hour|back to back)",

@@ -64,13 +64,18 @@ _ROUTINE_DOSE = re.compile(
 )
 _EXCESS = re.compile(
     r"\b(all|whole|entire|bottle|too many|too much|handful|extra|bunch|rest|overdose|od|"
-    r"stash|everything|\d{2,})\b",
+    r"stash|everything|\d{2,}|twice|double|again|"
+    # mixing: the dose is routine, what it was taken with is not
+    r"shots?|drinks?|drank|drunk|beers?|wine|vodka|whiskey|tequila|plus|ativan|xanax|valium|"
+    r"oxy\w*|fent\w*|percs?|lean)\b",
     re.IGNORECASE,
 )
 _HAPPENING = re.compile(
     r"\b(now|right now|just|tonight|today|this (morning|afternoon|evening)|ago|earlier|"
     r"won'?t wake|wont wake|can'?t wake|cant wake|not breathing|unresponsive|passed out|"
-    r"ahora|hace (una|un|\d+))\b",
+    r"ahora|hace (una|un|\d+)|"
+    # getting worse as they write: "its getting faster. is this a seizure coming"
+    r"getting (worse|faster|stronger|more)|won'?t stop|wont stop|can'?t stop|cant stop)\b",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-záéíóúñü']+")
@@ -110,7 +115,12 @@ def _guard(patterns: Assessment) -> Optional[str]:
     if any(r.startswith("negated") for r in reasons) and patterns.level == Level.NONE:
         spans = [s.get("text", "") for s in patterns.suppressed if s["reason"].startswith("neg")]
         lowered = patterns.text.lower()
-        after = max((lowered.find(t.lower()) + len(t) for t in spans if t), default=0)
+        # Look from just after the span's first word: a long negated span can hold the
+        # disclosure itself ("hadnt taken my evening dose so i took it plus an ativan").
+        after = max(
+            (lowered.find(t.lower()) + len(t.split()[0]) for t in spans if t.strip()),
+            default=0,
+        )
         if not _CONTRAST.search(lowered[after:]):
             return "denial"
     return None

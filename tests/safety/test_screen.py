@@ -96,6 +96,27 @@ def test_a_denial_followed_by_a_disclosure_still_escalates(model_says):
     assert screen._guard(screen.detector.assess("im not suicidal but i took them all")) is None
 
 
+def test_guards_after_round_7(model_says):
+    """Three guards that silenced real emergencies in blind round 7, now narrower."""
+    model_says("emergency")
+    # A dose taken with alcohol or another sedative is not a routine dose.
+    assert assess("had 5 beers then took my dose plus a xanax, feel weird").level == (
+        Level.EMERGENCY
+    )
+    assert assess("i took my dose twice by mistake, bit drowsy").level == Level.EMERGENCY
+    assert screen._guard(screen.detector.assess("i took my 2 pills this morning")) == (
+        "routine dose"
+    )
+    # A symptom getting worse as they write is not a question in general.
+    assert assess("my legs keep jerking and its getting faster, is this a seizure?").level == (
+        Level.EMERGENCY
+    )
+    # A long negated span can hold the disclosure itself.
+    assert screen._guard(
+        screen.detector.assess("hadnt taken my evening dose so i took it plus an ativan")
+    ) is None
+
+
 def test_short_vague_messages_are_capped_at_concern(model_says):
     model_says("emergency")
     a = assess("everything is grey")
