@@ -112,9 +112,12 @@ def test_guards_after_round_7(model_says):
         Level.EMERGENCY
     )
     # A long negated span can hold the disclosure itself.
-    assert screen._guard(
-        screen.detector.assess("hadnt taken my evening dose so i took it plus an ativan")
-    ) is None
+    assert (
+        screen._guard(
+            screen.detector.assess("hadnt taken my evening dose so i took it plus an ativan")
+        )
+        is None
+    )
 
 
 def test_short_vague_messages_are_capped_at_concern(model_says):
