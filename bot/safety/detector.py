@@ -815,7 +815,14 @@ def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
     if hit.category == "preparation" and _in_sentence_words(ctx, start, P.ORDINARY_MEANS_CUES):
         hit.tags.append("ordinary_use")
         hit.level = Level.NONE
-    if hit.category in _BODY_CATEGORIES and _animal_subject(ctx, start):
+    if hit.category in _BODY_CATEGORIES and (
+        _animal_subject(ctx, start)
+        or (
+            hit.person == "third"
+            and any(w in P.VET_WORDS for w in ctx.norms)
+            and not any(w in P.WORDS["RELATION"] for w in ctx.norms)
+        )
+    ):
         hit.tags.append("animal")
         hit.level = Level.NONE
     # Anywhere in the message: "...mixed with other stuff? pharmacy tech here, studying".

@@ -141,7 +141,15 @@ RISK_LEXICON: FrozenSet[str] = frozenset(
 # Real words one edit away from the lexicon that must stay themselves.
 KNOWN_NEAR_MISSES: FrozenSet[str] = frozenset(
     {"seizing", "sizure", "lethals", "letha", "hopeful", "goodbyes", "ourself", "himself",
-     "herself", "itself", "thyself", "yourself", "overdoes", "overdue", "overdone"}
+     "herself", "itself", "thyself", "yourself", "overdoes", "overdue", "overdone",
+     # English words near the lexicon, found by running every whole word of the encoder's
+     # vocabulary (and its -s/-ed/-ing forms) through near_risk_word: "the pill organizer
+     # was confusing" once read as "convulsing", "overcome" as "overdose", "conscious" as
+     # "unconscious" (tests/safety/test_detector.py keeps the check).
+     "compulsions", "conclusions", "concussions", "confusing", "confusions", "conscious",
+     "consulting", "conversing", "conversions", "homeless", "leisures", "overcome",
+     "overcomes", "overcoming", "responsive", "sizing", "subconscious", "seining",
+     "overdoing", "unconsciously"}
 )
 NORM_MAP: Dict[str, str] = {
     # suicide and self-harm
@@ -412,6 +420,8 @@ ORDINARY_PLACE_CUES: FrozenSet[str] = frozenset(
 )
 # An animal named just before a withdrawal/overdose/seizure word makes it the animal's
 # ("my dog had a seizure this morning", "the vet upped his keppra").
+# A vet in the message makes "he had two seizures" an animal's ("vet says this should help").
+VET_WORDS: FrozenSet[str] = frozenset({"vet", "vets", "veterinarian", "veterinary"})
 ANIMAL_WORDS: FrozenSet[str] = frozenset(
     {"dog", "dogs", "cat", "cats", "puppy", "pup", "kitten", "kitty", "pet", "pets", "horse",
      "vet", "veterinarian", "rabbit", "bunny", "parrot", "hamster", "ferret", "perro", "gato",
@@ -539,6 +549,11 @@ SUICIDAL_IDEATION: List[Rule] = [
          "<want> it all to end", "<want> everything to end", "<want> to end it",
          "should/could/would/might/just/easy/easier ~2 <end> it",
          info="impersonal", past="ideation"),
+    # "i've decided i'm going to end things on my birthday" (not "end things with him").
+    rule("end_things", _SI, CRISIS,
+         "<think>/thinking/thought/<want>/wanna/ready/decided/plan/planning/about/going/gonna"
+         " ~3 to? <end> things",
+         info="impersonal", past="ideation", not_followed_by=("with", "between", "off", "up")),
     rule("jump_or_train", _SI, CRISIS,
          "<think/picture/imagine/want/dream/consider>/thinking/picturing/imagining/wanna ~4 "
          "<jump>/jumping (off|from|in front)",

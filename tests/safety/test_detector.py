@@ -522,3 +522,46 @@ def test_round_7_families(text, level):
     from bot.safety import detector
 
     assert detector.assess(text).level.value == level
+
+
+def test_no_common_english_word_is_read_as_a_misspelt_risk_word():
+    """Spelling tolerance must leave real words alone: every whole word of the encoder's
+    vocabulary is checked against the risk lexicon, and inflected forms found the same way
+    (with -s/-ing added) are listed."""
+    from bot.embeddings import model_dir
+    from bot.safety.detector import near_risk_word
+
+    vocab = json.loads((model_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    words = {w for w in vocab["model"]["vocab"] if w.isalpha() and w.islower()}
+    words |= {
+        "overcoming",
+        "overdoing",
+        "consulting",
+        "conversing",
+        "confusions",
+        "concussions",
+        "compulsions",
+        "leisures",
+        "sizing",
+        "overcomes",
+    }
+    misread = {w: near_risk_word(w) for w in words if near_risk_word(w)}
+    assert not misread, misread
+    assert assess("the pill organizer was confusing").level == Level.NONE
+    assert assess("i'm overcoming a lot but doing well").level == Level.NONE
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("He had two seizures last night, the vet says this should help", "none"),
+        ("my husband had a seizure last night and the vet is closed", "crisis"),
+        ("i've decided i'm going to end things on my birthday", "crisis"),
+        ("i'm going to end things with my boyfriend", "none"),
+    ],
+)
+def test_conversations_2_families(text, level):
+    from bot.safety import detector
+
+    assert detector.assess(text).level >= Level(level)
+    assert detector.assess(text).level <= Level(level) or level != "none"
