@@ -47,10 +47,13 @@ from bot.safety.training_data import LEVELS, ROOT, Example, load_examples
 HEAD_DIR = ROOT / "models" / "safety_head"
 SEED = 20261202  # the folds of the out-of-fold thresholds
 # Out-of-fold budgets for the thresholds: the share of harmless training messages the
-# model alone may push to crisis or above, and to concern or above. 2% was tried: on the
-# public Twitter set false alarms went from 0.037 to 0.074 (target <= 0.05) and the None
-# persona of VERA-MH was escalated, for 0.05 more recall there; back to 1%.
-ESCALATION_BUDGET = 0.01
+# model alone may push to crisis or above, and to concern or above. The harmless training
+# messages are hard on purpose (written to share the vocabulary), so a budget on them is
+# stricter than it sounds. Chosen on blind round 7 (scored and recorded before anything
+# was learned from it; heads trained without it): at 1% the model alone caught 0.82 of its
+# crises and rated 0.83 of emergencies right, at 2% 0.94 and 1.00, adding one false
+# escalation in 125 (0.008). 2% costs public Twitter false alarms (see docs/safety.md).
+ESCALATION_BUDGET = 0.02
 CONCERN_BUDGET = 0.06
 
 
@@ -306,11 +309,13 @@ def _threshold(scores: np.ndarray, negatives: np.ndarray, budget: float) -> floa
     return float(min(0.99, max(0.2, neg[allowed] + 1e-6)))
 
 
-def choose_thresholds(oof: np.ndarray, y: np.ndarray) -> Dict[str, float]:
+def choose_thresholds(
+    oof: np.ndarray, y: np.ndarray, budget: float = ESCALATION_BUDGET
+) -> Dict[str, float]:
     """Thresholds from out-of-fold probabilities: as low as the harmless budgets allow."""
     harmless = y == 0
-    t_crisis = _threshold(oof[:, 2] + oof[:, 3], harmless, ESCALATION_BUDGET)
-    t_emergency = _threshold(oof[:, 3], harmless | (y == 1), ESCALATION_BUDGET)
+    t_crisis = _threshold(oof[:, 2] + oof[:, 3], harmless, budget)
+    t_emergency = _threshold(oof[:, 3], harmless | (y == 1), budget)
     t_concern = _threshold(1.0 - oof[:, 0], harmless, CONCERN_BUDGET)
     return {"emergency": t_emergency, "crisis": t_crisis, "concern": min(t_concern, t_crisis)}
 
@@ -364,6 +369,10 @@ def train(out_dir: Path = HEAD_DIR, quiet: bool = False) -> Head:
         "model": f"logistic regression (C={C}) on TF-IDF char 2-5 + word 1-2 + MiniLM",
         "inputs_sha256": inputs_digest(examples),
         "out_of_fold_model_alone": figures([level_of(p, thresholds) for p in oof], y),
+        # For whoever revisits the budget: what other budgets would have chosen.
+        "thresholds_by_budget": {
+            str(b): choose_thresholds(oof, y, b) for b in (0.01, 0.015, 0.02, 0.03)
+        },
         "seconds": round(time.monotonic() - started, 1),
     }
     save(head, out_dir)
