@@ -111,8 +111,17 @@ def test_ordinary_faq_answer_adds_nothing():
     assert decide(tracker(q, ActionExecuted("utter_faq"), BotUttered("a"))) is None
 
 
-def test_weak_signals_across_turns_start_the_followup_on_the_second():
+def test_weak_signals_across_turns_start_the_followup_on_the_second(monkeypatch):
+    # The pattern layer's weak-signal count across turns, on its own: the learned head
+    # rates most single weak signals concern by itself, which would hide the mechanism.
+    import bot.safety.conversation as conversation
+    from bot.safety.detector import assess as patterns_only
+
+    monkeypatch.setattr(conversation, "assess_cached", patterns_only)
     # Each alone is level none with one weak signal ("im done", "whats the use").
+    for text in ("im done", "whats the use"):
+        alone = patterns_only(text)
+        assert (alone.level.value, alone.weak_signals) == ("none", 1)
     first = user("im done", "nlu_fallback")
     second = user("whats the use", "faq")
     t = tracker(

@@ -53,6 +53,10 @@ SEED = 20261202  # the folds of the out-of-fold thresholds
 # was learned from it; heads trained without it): at 1% the model alone caught 0.82 of its
 # crises and rated 0.83 of emergencies right, at 2% 0.94 and 1.00, adding one false
 # escalation in 125 (0.008). 2% costs public Twitter false alarms (see docs/safety.md).
+# The budget holds for each escalating rule on its own (crisis: P(crisis)+P(emergency) on
+# harmless messages; emergency: P(emergency) on harmless and concern messages), so together
+# the model alone may escalate up to twice the budget of harmless training messages; the
+# combined out-of-fold figure is in meta.json (0.028 for the head of 2026-12-02).
 ESCALATION_BUDGET = 0.02
 CONCERN_BUDGET = 0.06
 
