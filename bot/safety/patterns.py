@@ -108,6 +108,7 @@ TEXT_REWRITES: List[Tuple[str, str]] = [
     (r"\bself[\s-]+injur", "selfinjur"),
     (r"\bself[\s-]+delet", "selfdelet"),
     (r"\bcold[\s-]+turkey", "coldturkey"),
+    (r"\bal+ the (pil+s|pils|meds|pills)\b", r"all the \1"),
     (r"\bk[\s-]+pins?\b", "kpins"),
     (r"\bk[\s-]+pin\b", "kpins"),
     (r"\bo\.?d(?:['.-]e?|e)d\b", "overdosed"),
@@ -152,6 +153,8 @@ KNOWN_NEAR_MISSES: FrozenSet[str] = frozenset(
      "overdoing", "unconsciously"}
 )
 NORM_MAP: Dict[str, str] = {
+    # round 9: "y cant i just not exsist", "i take al the pils now"
+    "exsist": "exist", "exisit": "exist", "exsit": "exist", "pils": "pills", "pilss": "pills",
     # suicide and self-harm
     "suicde": "suicide", "sucide": "suicide", "suiside": "suicide", "sucicide": "suicide",
     "suicidee": "suicide", "suacide": "suicide", "suiced": "suicide", "siucide": "suicide",
@@ -437,6 +440,7 @@ STUDY_CUES: Tuple[Tuple[str, ...], ...] = (
     ("studying",), ("cert",), ("certification",), ("pharmacy", "tech"), ("pharm", "tech"),
     ("student",), ("debate",), ("article",), ("med", "school"), ("paramedic",), ("emt",),
     ("i", "am", "a", "pharmacist"),
+    ("news", "story"), ("celebrity",), ("documentary",),
 )
 RECOVERY_WORDS: FrozenSet[str] = frozenset(
     {"better", "fine", "good", "okay", "ok", "happy", "well", "great", "stable", "recovered",
@@ -488,6 +492,33 @@ SUICIDAL_IDEATION: List[Rule] = [
          "ojala/ojalá ~3 no despertar/despertara/despertará/despierte",
          "desaparecer para siempre", "no vale la pena vivir",
          info="impersonal", past="ideation"),
+    rule("thoughts_of_death_es", _SI, CRISIS,
+         "pensamientos de (morir|morirme|muerte|suicidio|matarme|quitarme la vida)",
+         "pensamientos suicidas", "ideas suicidas", "ideas de (morir|suicidio|matarme)",
+         info="impersonal", past="ideation"),
+    rule("burden_es", _SI, CRISIS,
+         "estaría/estaria/estarían/estarian/estarán/estaran ~3 mejor sin mí/mi",
+         "mejor sin mí/mi ~2 (todos|mi familia|ellos)", "nadie ~3 notaría/notaria/extrañaría/"
+         "extranaria ~3 si ~2 (me muero|muriera|desapareciera|no estuviera)",
+         info="impersonal", past="ideation", passive=True),
+    # Said with intent ("voy a matarme esta noche"): the C-SSRS's question 4.
+    rule("intent_es", _SI, EMERGENCY,
+         "voy a matarme", "me voy a matar", "voy a suicidarme", "me voy a suicidar",
+         "voy a quitarme la vida", "me voy a quitar la vida",
+         "voy a tomarme todas ~3 pastillas", "me voy a tomar todas ~3 pastillas",
+         info="impersonal", past="ideation"),
+    rule("self_harm_es", _SH, CRISIS,
+         "volví/volvi a cortarme", "ganas de cortarme", "quiero cortarme",
+         "me corté/corte/cortó/corto ~2 los/las/la/el? brazos/brazo/muñecas/muñeca/munecas/"
+         "muneca/piernas/pierna",
+         "quiero/ganas de/pensando en/pienso en/voy a ~2 hacerme daño/dano",
+         "me hice daño/dano ~2 a propósito/proposito/apropósito",
+         info="impersonal", past="ideation", not_followed_by=("el", "las", "mi", "uñas", "pelo")),
+    rule("preparation_es", "preparation", EMERGENCY,
+         "escribí/escribi/escribo/escribiendo ~2 cartas ~3 (todos|despedida|mi familia|cada uno)",
+         "cartas de despedida", "regalé/regale/regalando ~2 mis cosas",
+         "le di/dí ~2 mis cosas", "les di/dí ~2 mis cosas",
+         info="topic", past="downgrade"),
     # "no quiero vivir" (but "no quiero vivir con esta ansiedad" is about the anxiety).
     rule("not_want_to_live_es", _SI, CRISIS, "no quiero vivir", "ya no quiero estar aqui/aquí",
          info="impersonal", past="ideation", passive=True, not_followed_by=("con",)),
@@ -528,6 +559,7 @@ SUICIDAL_IDEATION: List[Rule] = [
          "done with ~2 life/living/existing", "tired/sick of (waking up|breathing)",
          "disappear/vanish ~2 (forever|permanently|for good)",
          "<wish> i did not exist", "tired of (living|existing|life|being alive)",
+         "<wish> i ~2 (was|were|had) never ~2 born", "<wish> i had never been born",
          "why ~3 i ~3 alive",
          "tired of being alive", "sick of (living|being alive)",
          "<give> up on life/living", "can/could not go on living", "<want>/wanna out of this? life",
@@ -544,6 +576,7 @@ SUICIDAL_IDEATION: List[Rule] = [
     rule("sleep_forever_weak", _SI, CONCERN, "sleep forever", "never wake up", weak=True),
     rule("end_life", _SI, CRISIS,
          "<end> my life/lfe/existence", "<end> it all", "<take> my own? life",
+         "finish my life", "finish with my life", "<decide>/decided ~2 to finish ~2 life",
          "<think>/thinking/thought/<want>/wanna/ready/decided/plan/planning/about ~2 to? <end> it",
          "<think>/thinking/thought ~2 ending it", "<end> everything",
          "<want> it all to end", "<want> everything to end", "<want> to end it",
@@ -640,6 +673,9 @@ INTENT_AND_PLAN: List[Rule] = [
          _I + " <swallow> ~3 {PILLS}", _I + " <jump> (off|from|in front)",
          _I + " <drive> ~3 off/into ~3 bridge/cliff/tree/wall/traffic",
          _I + " <do> it (tonight|today|tomorrow|now|soon)", _I + " <take> everything",
+         _I + " <take> it all (tonight|today|now|at once)",
+         "i ~2 <take> all ~3 {PILLS} ~2 now/tonight", "taking all ~3 {PILLS} ~2 now/tonight",
+         "about to do something ~4 with ~4 {PILLS}/bottle/meds",
          info="impersonal", past="ideation"),
     rule("has_plan", _SI, EMERGENCY,
          "<have/make>/made/got a plan ~3 to? ~2 (<kill/die>|<end> (it|my life|things|everything)|"
@@ -668,12 +704,15 @@ INTENT_AND_PLAN: List[Rule] = [
          "drove/went/walked/drive/walk/driving/walking ~2 to the bridge/tracks/cliff/roof/ledge",
          "(car|engine) ~5 running ~4 garage", "garage ~5 engine ~2 running",
          "{PILLS} ~3 in my hand ~3 (right now|tonight|now)",
+         "had/have/put/holding ~2 {PILLS} ~2 in my mouth",
          past="ideation"),
     rule("imminent_statement", _SI, EMERGENCY,
          "not ~4 make it through the night", "will not ~2 make it to tomorrow/morning",
          "this is the end", "see you on the other side", "by the time you read this",
          "when you read this ~3 gone",
-         "goodbye ~8 not ~2 answering/responding/picking", past="ideation"),
+         "goodbye ~8 not ~2 answering/responding/picking",
+         "last time i ~2 (message|text|talk to|write to|will message|will text) you",
+         past="ideation"),
     rule("goodbye_message", _SI, CRISIS,
          "texted/messaged/posted/sent/left/wrote ~3 goodbye/farewell", info="topic",
          past="ideation"),
@@ -682,7 +721,9 @@ INTENT_AND_PLAN: List[Rule] = [
          "can/could not keep myself safe", "not ~2 safe ~3 with myself",
          "do not trust myself ~3 tonight/alone/anymore",
          "scared/afraid/terrified of what i ~2 might/could/will ~2 do",
-         "scared/afraid/terrified i ~2 might/will ~2 do something", past="ideation"),
+         "scared/afraid/terrified i ~2 might/will ~2 do something",
+         "about to do something (stupid|dumb|drastic) ~3 (tonight|now|again)",
+         past="ideation"),
     rule("intent_do_it", _SI, NONE,
          _I + " (do it|go through with it|"
          "follow through)", "(going|gonna) to? go through with it", "ready to do it",
@@ -721,6 +762,7 @@ PREPARATION: List[Rule] = [
          "been saving ~3 {PILLS}", "{PILLS} ~3 saved up", "{PILLS} ~2 stockpiled/hoarded",
          "<stockpile/hoard/stash/save> ~3 doses", "<stockpile/hoard/stash> ~3 night/extra",
          "a stash of ~2 {PILLS}", "have/got/'ve a stash", "my stash",
+         "<want>/wanna/need ~2 a stash", "enough ~2 saved/stashed/stockpiled",
          "enough {PILLS} ~3 to ~2 <die/kill/end/overdose>/not",
          "enough {PILLS} ~3 to do it", "enough ~3 to never wake",
          "counted/counting/lined/lining ~1 out/up ~3 {PILLS}", "{PILLS} ~3 counted/lined out/up",
@@ -850,10 +892,12 @@ OVERDOSE: List[Rule] = [
          info="topic", past="ideation"),
     rule("took_many_pills", "overdose", EMERGENCY,
          "took/taken/swallowed/popped/downed/ate/snorted ~2 # ~3 of? ~2 my? ~2 {COUNTABLE}",
+         "took/taken/swallowed/popped/downed # of the/my/those/these",
          info="topic", past="ideation", min_number=5),
     # "a few extra klonopin like 8 or 9": extra pills counted in the same breath.
     rule("took_extra_pills", "overdose", EMERGENCY,
          "took/taken/swallowed/popped/had ~3 extra ~6 #",
+         "took/taken/swallowed/popped/had ~2 # ~3 extra",
          info="topic", past="ideation", min_number=5),
     rule("took_big_mg", "overdose", EMERGENCY,
          "took/taken/swallowed/popped/downed/ate ~2 # mg/milligrams",
@@ -917,6 +961,17 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          "whole body ~2 shook/jerked/convulsed/seized ~6 can/could not control/stop",
          "jerking/convulsing ~6 can not stop", "(shaking|jerking|twitching) ~3 all over ~4 can not",
          info="hypothetical"),
+    # Spanish, said directly ("mi mamá está convulsionando en el piso").
+    rule("seizure_now_es", _SW, EMERGENCY,
+         "está/esta/estoy/sigue/empezó/empezo ~2 convulsionando", "acaba de convulsionar",
+         "tiene/tuvo/teniendo ~2 una? convulsión/convulsion/convulsiones ~3 (ahora|ahorita|ya)",
+         "le está dando una? convulsión/convulsion/convulsiones",
+         info="hypothetical"),
+    rule("hallucination_es", _SW, EMERGENCY,
+         "veo/viendo/escucho/escuchando/oigo/oyendo ~3 cosas que no ~2 están/estan/existen/hay",
+         "veo/viendo ~3 bichos/insectos/gente/personas ~4 paredes/piel/pasillo/cuarto/techo",
+         "oigo/escucho/oyendo/escuchando voces",
+         info="hypothetical", past="downgrade"),
     rule("seizure_recent", _SW, CRISIS,
          "had ~2 a? seizure/seizures/fit/convulsions",
          "seizure/seizures ~4 (last night|yesterday|today|this morning|last week)",
@@ -1009,6 +1064,7 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          "without ~2 my? {BENZO} ~3 for # days", "no {BENZO} for # days",
          "have not taken ~2 my? {BENZO} ~3 in/for # days", "coldturkey",
          "have not had/taken ~2 a/my/any? {BENZO}/pin/kpins/dose/pill ~3 in/for # days",
+         "dejé/dejó ~4 de golpe", "deje/dejo ~4 de golpe ~2 hace",
          info="topic", past="downgrade"),
     rule("withdrawal_danger", _SW, CONCERN,
          "withdrawal/withdrawals/detox ~4 fatal/deadly/kill/die/death/dangerous/lethal",
@@ -1016,7 +1072,9 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          info="topic"),
     rule("supply_interrupted", _SW, CONCERN,
          "pharmacy ~6 not/wont/out ~3 fill/filled/refill/stock/have",
-         "can not get ~2 my? refill", "insurance ~4 not ~2 cover ~3 {BENZO}", info="topic"),
+         "can not get ~2 my? refill", "insurance ~4 not ~2 cover ~3 {BENZO}",
+         "insurance ~5 not ~2 cover ~3 refill/prescription/script",
+         "only/just? # {PILLS}/pins/tabs/tablets/doses left", info="topic"),
     rule("stopped_recently", _SW, CONCERN,
          "{STOP} ~3 {BENZO} ~3 # days/day ago", "{STOP} ~3 {BENZO} ~3 (yesterday|last week)",
          "missed ~3 doses", "skipped ~3 doses", info="topic"),
@@ -1024,16 +1082,22 @@ SEVERE_WITHDRAWAL: List[Rule] = [
     # should hear about it (CLINICAL.md: concern), whatever the words around them.
     rule("symptoms_since_cut", _SW, CONCERN,
          "sweating/sweats/shaking/shaky/tremors/tremor/panic/twitching ~8 since/after ~3 "
-         "reduction/cut/drop/decrease/taper/lowered/reducing/cutting/dropping/reduced",
+         "reduction/cut/drop/decrease/taper/lowered/reducing/cutting/dropping/reduced/dropped",
          "since/after ~3 reduction/cut/drop/decrease/lowered/reducing/cutting/dropping/"
-         "reduced ~8 sweating/sweats/shaking/shaky/tremors/tremor/panic/twitching",
+         "reduced/dropped ~8 sweating/sweats/shaking/shaky/tremors/tremor/panic/twitching",
+         "anxiety/insomnia ~4 (through the roof|unbearable|worst ever|out of control) ~8 "
+         "since/after ~3 reduction/cut/drop/decrease/lowered/reducing/cutting/dropping/reduced/"
+         "dropped",
+         "since/after ~3 reduction/cut/drop/decrease/lowered/reducing/cutting/dropping/reduced/"
+         "dropped ~8 anxiety/insomnia ~4 (through the roof|unbearable|worst ever|out of control)",
          "temblores/sudores/panico/pánico ~6 desde que ~2 "
          "bajé/baje/reduje/bajamos/bajaron/redujeron",
          "desde que ~2 bajé/baje/reduje/bajamos/bajaron/redujeron ~4 temblores/"
          "sudores/panico/pánico",
          info="topic"),
     rule("no_sleep_days", _SW, CONCERN, "have not slept ~3 # days",
-         "no sleep ~3 # days", "not ~2 slept ~3 # days/nights", "awake for # days", info="topic",
+         "no sleep ~3 # days", "not ~2 slept ~3 # days/nights", "awake for # days",
+         "not slept more than # hours ~4 week/days/nights", info="topic",
          min_number=3),
     rule("panic_nonstop", _SW, CONCERN,
          "panic attacks? ~3 (nonstop|constant|constantly|all day|every hour|back to back)",
@@ -1122,7 +1186,6 @@ HOPELESSNESS: List[Rule] = [
          "can not continue like/living/anymore",
          "<want> it to stop", "<want> it all to stop", "<want> the pain to ~2 stop/end",
          "<want> ~2 to disappear", "wish i could disappear", "<want> out", "want to vanish",
-         "wish i was never born", "wish i were never born", "wish i had never been born",
          "will never end", "never going to end", "never gonna end",
          "never ~2 (feel normal|be normal|be okay|be ok|be happy|be myself|feel like myself)",
          weak=True),
@@ -1142,6 +1205,44 @@ HOPELESSNESS: List[Rule] = [
          "(do not|dont) send ~2 (the police|cops|an ambulance|anyone)",
          "how much longer i can ~2 (do this|take this|keep going|go on|hold on|last)",
          weak=True),
+]
+
+# Concern told in the first person without finality (CLINICAL.md, "Concern"): low mood,
+# asking for crisis numbers, an accidental double dose. A gentle line and a follow-up,
+# never an escalation; questions about depression in general stay unflagged.
+CONCERN_STATES: List[Rule] = [
+    rule("low_mood", "low_mood", CONCERN,
+         "my depression ~3 is/has/'s/got/been ~2 bad/worse/awful/terrible/rough/back/heavy",
+         "depression is ~2 (really|so|very)? bad ~2 (this|today|lately|again)",
+         "<cry>/crying ~4 (again|all day|every day|nonstop|at work)", "can not stop crying",
+         "stayed/staying/been ~2 in bed ~3 (all day|all weekend|all week|for days)",
+         "anhedonia", "nothing ~2 (is fun|tastes good|feels good|brings me joy|makes me happy)",
+         "feel/feeling/felt ~2 like a ~2 failure", "(really|very|so) bad day",
+         "estoy ~2 (muy|tan|bien)? deprimido/deprimida", "agotado/agotada de todo",
+         "me siento ~2 (muy|tan)? sola/solo/vacía/vacio/vacia",
+         info="topic", past="downgrade"),
+    # Asking for the number, not asking about the service ("how does 988 work?").
+    rule("crisis_number_request", "help_seeking", CONCERN,
+         "send/give/text/need/get/share/want ~3 the? 988/samhsa/lifeline/hotline",
+         "send/give/text/need/get/share/want ~3 the? crisis/suicide ~2 line/number/hotline/"
+         "lifeline",
+         "number/numbers/info ~2 for/of ~3 samhsa/988/lifeline/hotline/crisis",
+         "what/whats/what's ~2 the? ~2 crisis/suicide/samhsa ~2 (number|line|hotline)",
+         "who do i call ~3 (crisis|emergency|suicidal|bad night|get bad)",
+         "número/numero/línea/linea ~2 de crisis", "necesito ~3 número/numero ~3 crisis",
+         negatable=False),
+    rule("accidental_double_dose", "overdose", CONCERN,
+         "doubled up ~3 by mistake/accident/accidentally", "double dosed",
+         "took/taken ~2 a double dose",
+         "took ~3 twice ~3 by mistake/accident", "accidentally ~2 took ~3 twice/two/extra",
+         "took ~2 it twice", "forgot ~3 already took", "took/taken ~3 already ~3 forgot",
+         info="topic"),
+    rule("worried_about_someone_es", "third_party", CONCERN,
+         "me preocupa/preocupan ~4 mi ~2 mamá/mama/papá/papa/hijo/hija/esposo/esposa/hermano/"
+         "hermana/novio/novia/madre/padre",
+         "mi ~2 mamá/mama/papá/papa/hijo/hija/esposo/esposa/hermano/hermana/novio/novia/madre/"
+         "padre ~14 me preocupa/preocupada/preocupado",
+         negatable=False),
 ]
 
 # Very weak, ambiguous on their own (level none): they only count toward the weak-signal
@@ -1192,6 +1293,11 @@ THIRD_PARTY: List[Rule] = [
 # Figures of speech: a rule match overlapping one of these is dropped (span-aware).
 IDIOMS: List[Rule] = [
     rule("idiom", "idiom", NONE,
+         # hyperbole told as an anecdote and laughed at ("the line was so long i wanted to
+         # die 😂"), and a dread of the ordinary ("rather die than sit through that meeting")
+         "so ~4 i ~2 wanted to die ~3 😂/lol/lmao/haha/🤣/💀",
+         "rather die than ~4 meeting/meetings/party/class/dinner/wedding/gym/presentation/"
+         "zoom/exam",
          "killing/kills/killed me", "<kill> time", "killing it", "killed it", "kill for",
          "<kill> ~2 the pain/mood/vibe/buzz/lights/engine/music/bugs/weeds/germs/bacteria",
          "dying to", "<die> laughing/laughin", "<die> of embarrassment/boredom/laughter/shame",
@@ -1245,6 +1351,7 @@ RULE_TABLES: Dict[str, List[Rule]] = {
     "dangerous_mixing": DANGEROUS_MIXING,
     "self_harm": SELF_HARM,
     "hopelessness": HOPELESSNESS,
+    "concern_states": CONCERN_STATES,
     "ambiguous": AMBIGUOUS,
     "past_and_attempt": PAST_AND_ATTEMPT,
     "third_party": THIRD_PARTY,

@@ -88,6 +88,15 @@ _RISK_VOCABULARY = frozenset(
     wake seizure seizing shaking convulsing voices hallucinating breathing unresponsive
     safe plan note letter morir matarme muerte pastillas adios suicidio""".split()
 )
+# A game, a show, a book or a song named in the message: the model reads "my guy got
+# strangled again" as a disclosure (blind rounds 8 and 9). Only a learned-only escalation
+# with no risk the patterns could see is stopped; "playing games all night so i don't
+# think about the pills i saved" still escalates on the patterns.
+_FICTION = re.compile(
+    r"\b(video ?games?|gaming|episode|movie|film|novel|lyrics?|song|album|podcast|netflix|"
+    r"anime|my character|the last of us|elden ring|dark souls|fortnite|minecraft)\b",
+    re.IGNORECASE,
+)
 VAGUE_WORDS = 6
 VAGUE_RISK_CAP = 0.25
 _logged_error = threading.Event()
@@ -104,6 +113,8 @@ def _guard(patterns: Assessment) -> Optional[str]:
     )
     # Not when it is happening: "is it bad if my husband took the whole bottle an hour
     # ago?" is a question about an emergency now, not one in general.
+    if patterns.level == Level.NONE and not patterns.categories and _FICTION.search(patterns.text):
+        return "fiction"
     if asked_in_general and not _HAPPENING.search(patterns.text):
         return "question in general"
     if (

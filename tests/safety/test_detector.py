@@ -565,3 +565,46 @@ def test_conversations_2_families(text, level):
 
     assert detector.assess(text).level >= Level(level)
     assert detector.assess(text).level <= Level(level) or level != "none"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # Spanish: intent, thoughts of dying, burden, self-harm, goodbyes, seizure, voices
+        ("ya lo decidí, me voy a matar mañana", "emergency"),
+        ("tengo pensamientos de morir todo el tiempo", "crisis"),
+        ("creo que mis hijos estarían mejor sin mí", "crisis"),
+        ("anoche volví a cortarme", "crisis"),
+        ("mañana voy a cortarme el pelo", "none"),
+        ("ya escribí cartas de despedida", "emergency"),
+        ("mi hermano está convulsionando, ayuda", "emergency"),
+        ("oigo voces desde que dejé las pastillas", "emergency"),
+        ("dejé el clonazepam de golpe la semana pasada, lo tomaba 6 años", "crisis"),
+        ("me preocupa que mi hija deje el clonazepam de golpe", "concern"),
+        # English: never born, finishing one's life, taking it all, pills in the mouth
+        ("honestly i wish i had never been born", "crisis"),
+        ("i will finish my life on sunday", "emergency"),
+        ("im going to take it all tonight", "emergency"),
+        ("i take al the pils now", "emergency"),
+        ("had the pills in my mouth last night", "emergency"),
+        ("popped 7 or 8 extra an hour ago", "emergency"),
+        ("took 25 of the half milligram ones", "emergency"),
+        ("this is the last time i will message you", "emergency"),
+        ("ive got enough saved for friday", "emergency"),
+        # hyperbole laughed at, a news story, a dread of meetings
+        ("the queue was so long i wanted to die lol", "none"),
+        ("i'd rather die than sit through another budget meeting", "none"),
+        ("read a news story about someone who died mixing pills and alcohol", "concern"),
+        # concern: low mood, asking for the number, an accidental double dose, running out
+        ("my depression is really bad this week", "concern"),
+        ("can you text me the crisis line just in case", "concern"),
+        ("how does 988 work, who answers?", "none"),
+        ("i think i doubled up by mistake this morning", "concern"),
+        ("the insurance won't cover my refill and i have 4 pills left", "concern"),
+        ("does klonopin make depression worse?", "none"),
+    ],
+)
+def test_round_9_families(text, level):
+    from bot.safety import detector
+
+    assert detector.assess(text).level.value == level

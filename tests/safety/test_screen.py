@@ -120,6 +120,19 @@ def test_guards_after_round_7(model_says):
     )
 
 
+def test_fiction_stops_only_a_learned_escalation_the_patterns_see_nothing_in(model_says):
+    model_says("emergency")
+    assert assess("replaying the last of us and my guy keeps getting strangled").level == (
+        Level.NONE
+    )
+    # The patterns' own finding stands, with or without a game in the message.
+    assert assess("been gaming all night, my stash of pills is ready").level == Level.EMERGENCY
+    assert screen._guard(screen.detector.assess("that song about the bridge is on repeat")) == (
+        "fiction"
+    )
+    assert screen._guard(screen.detector.assess("i feel like im drowning at work")) is None
+
+
 def test_short_vague_messages_are_capped_at_concern(model_says):
     model_says("emergency")
     a = assess("everything is grey")
