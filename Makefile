@@ -73,7 +73,7 @@ lint: install ## Lint Python with ruff and validate the Rasa data
 	$(BIN)/ruff format --check bot actions tests scripts
 	$(BIN)/rasa data validate --fail-on-warnings
 
-eval-nlu: train ## FAQ top-1 accuracy on the NLU hold-out set (tests/nlu/holdout.yml)
+eval-nlu: train ## FAQ figures in one table: NLU hold-out top-1 and the blind rounds over REST (tests/nlu/blind/)
 	$(BIN)/python scripts/eval_nlu.py
 
 eval-safety: install ## Safety detector figures on the team corpus and the public sets
