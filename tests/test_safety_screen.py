@@ -52,8 +52,15 @@ def test_concern_keeps_a_faq_answer_but_redirects_anything_else():
     hopeless = screened("i feel so hopeless lately", "nlu_fallback", 0.4)
     assert hopeless.get("intent")["name"] == "safety_concern"
     assert screened("i feel so hopeless lately", "deny").get("intent")["name"] == "deny"
-    # A concern about the person writing is not answered with whatever FAQ came closest.
+    # A concern about the person writing is not answered with whatever FAQ came closest...
     assert screened("i feel so hopeless lately", "faq").get("intent")["name"] == "safety_concern"
+    # ...but when they ask something, the question is answered (the safety line follows).
+    asked = screened("i feel so hopeless lately, is that the withdrawal?", "faq")
+    assert asked.get("safety")["level"] == "concern"
+    assert asked.get("intent")["name"] == "faq"
+    assert (
+        screened("i feel so hopeless lately. is that normal", "faq").get("intent")["name"] == "faq"
+    )
 
 
 def test_the_classifier_can_add_recall_but_never_remove_it():

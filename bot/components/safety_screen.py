@@ -14,6 +14,7 @@ what lets the crisis fallback response pick the right wording if the action serv
 """
 
 import logging
+import re
 from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -27,6 +28,22 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.crisis import LEVEL_ORDER, about_writer, variant_for
 
 logger = logging.getLogger(__name__)
+
+_QUESTION_START = re.compile(
+    r"^(is|are|am|can|could|does|do|did|should|will|would|has|have|how|what|whats|what's|"
+    r"why|when|where|which|who|y|wat|hw)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_a_question(text: str) -> bool:
+    """Whether the message ends by asking something: a question mark, or its last sentence
+    opens like a question ("is that normal", "y do i feel so down")."""
+    if "?" in text:
+        return True
+    sentences = [s.strip() for s in re.split(r"[.!\n]+", text) if s.strip()]
+    return bool(sentences) and bool(_QUESTION_START.match(sentences[-1]))
+
 
 SAFETY_KEY = "safety"
 SAFETY_INTENTS = {"crisis": "safety_crisis", "emergency": "safety_emergency"}
@@ -121,7 +138,7 @@ class SafetyScreen(GraphComponent):
 
         if level in SAFETY_INTENTS:
             self._set_intent(message, SAFETY_INTENTS[level])
-        elif level == "concern" and self._redirect_concern(intent.get("name"), assessment):
+        elif level == "concern" and self._redirect_concern(intent.get("name"), assessment, text):
             # A general or third-party question keeps its FAQ answer (the SafetyPolicy adds
             # the safety line after it) and a yes/no keeps answering the screener; a concern
             # about the person writing gets the safety follow-up instead of a FAQ answer.
@@ -134,11 +151,16 @@ class SafetyScreen(GraphComponent):
         return assessment
 
     @staticmethod
-    def _redirect_concern(intent_name: str, assessment: dict) -> bool:
+    def _redirect_concern(intent_name: str, assessment: dict, text: str = "") -> bool:
         if intent_name in ("affirm", "deny"):
             return False
         if intent_name == "faq":
-            return bool(assessment.get("about_self")) and about_writer(assessment["categories"])
+            # "mood swings since my last cut, is this withdrawal?" asks something: it gets
+            # its answer and then the safety line (FAQ blind round 1: the follow-up used to
+            # replace the answer). A statement ("i feel so hopeless lately") is not answered
+            # with whatever FAQ came closest.
+            about_me = bool(assessment.get("about_self")) and about_writer(assessment["categories"])
+            return about_me and not asks_a_question(text)
         return True
 
     @staticmethod

@@ -753,6 +753,20 @@ class _Hit:
         return item
 
 
+_FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine", "im", "we", "our", "us"})
+
+
+def _topic_fragment(norms: List[str]) -> bool:
+    """A few words naming the medicine and a topic, nobody in them ("klonopin and suicidal
+    thoughts", "clonazepam suicidal ideation"): typed into a search box, not a disclosure."""
+    return (
+        len(norms) <= 6
+        and any(w in P.WORDS["BENZO"] for w in norms)
+        and not _FIRST_PERSON.intersection(norms)
+        and not (P.CURRENT_CUES | P.CLAUSE_CURRENT_CUES).intersection(norms)
+    )
+
+
 def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
     """Turn one surviving match into a hit: level and category in their span context."""
     doc, norms = ctx.doc, ctx.norms
@@ -775,8 +789,10 @@ def _evaluate(ctx: _Context, rule: P.Rule, start: int, end: int) -> _Hit:
             for k, w in enumerate(norms[cs:end], start=cs)
         )
         hit.informational = (
-            question and not personal and not _disclosure_opener(ctx, start)
-        ) or _reported_question(ctx, start)
+            (question and not personal and not _disclosure_opener(ctx, start))
+            or _reported_question(ctx, start)
+            or _topic_fragment(norms)
+        )
     elif rule.info == "hypothetical":
         hit.informational = hypothetical
     if rule.past and _is_past(ctx, start):

@@ -611,6 +611,7 @@ SUICIDAL_IDEATION: List[Rule] = [
     rule("suicidal_self", _SI, CRISIS,
          "am/is/are/'s/feel/feeling/felt/been/being/getting/get/so/very/really/kinda/super/"
          "pretty/bit/extremely/actively/passively/fucking/mega/lowkey suicidal",
+         "and suicidal", "and feeling suicidal",
          "suicidal again", "suicidal thoughts/ideation/feelings/urges/thinking/idea/ideas",
          "thoughts/thinking/urges/urge (of|about) suicide", "<think> ~2 (of|about) suicide",
          "considering/contemplating/planning suicide", "commit/committing/comitting suicide",

@@ -608,3 +608,15 @@ def test_round_9_families(text, level):
     from bot.safety import detector
 
     assert detector.assess(text).level.value == level
+
+
+def test_a_topic_typed_as_a_fragment_is_a_question_not_a_disclosure():
+    """FAQ blind round 1: "klonopin and suicidal thoughts" was screened as a crisis."""
+    from bot.safety import detector
+
+    fragment = detector.assess("klonopin and suicidal thoughts")
+    assert fragment.level.value == "concern"
+    assert "informational" in fragment.categories
+    # Someone in it, or a time, makes it a disclosure again.
+    assert detector.assess("im on klonopin and suicidal").level.value == "crisis"
+    assert detector.assess("klonopin suicidal thoughts tonight").level.value != "concern"
