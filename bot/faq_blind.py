@@ -120,8 +120,7 @@ def read_judgements(path: Path) -> Dict[Tuple[str, str], bool]:
     if not path.exists():
         return {}
     return {
-        (r["question"], r["topic"]): r["right"].strip().lower() == "yes"
-        for r in read_round(path)
+        (r["question"], r["topic"]): r["right"].strip().lower() == "yes" for r in read_round(path)
     }
 
 

@@ -64,6 +64,34 @@ def test_answer_gives_no_dosing_advice_and_points_dose_changes_to_the_prescriber
         assert re.search(r"prescriber|doctor|care team|provider|medical", text), text
 
 
+def _every_response_text() -> list:
+    import yaml
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+    def fill(text: str) -> str:  # runtime slots ({staff_name}) stay as they are
+        return re.sub(r"{([^\n{}]+?)}", lambda m: VARIABLES.get(m.group(1), m.group(0)), text)
+
+    return [
+        (name, fill(v["text"]))
+        for name, variations in domain["responses"].items()
+        for v in variations
+        if v.get("text")
+    ]
+
+
+def test_no_response_of_any_kind_names_an_amount_to_take():
+    """Not only the FAQ: greetings, fallbacks, crisis and screener wording too."""
+    texts = _every_response_text()
+    assert len(texts) > len(ANSWERS)
+    dosing = re.compile(
+        r"\d\s*(mg|milligram|mcg|microgram|%|percent)|\b\d+\s+(pills?|tablets?|doses?)\b"
+        r"|\b(take|increase|reduce|lower|raise) (your|the) dose (to|by)\b",
+        re.IGNORECASE,
+    )
+    assert not [(name, t[:80]) for name, t in texts if dosing.search(t)]
+
+
 @pytest.mark.parametrize("answer", ANSWERS, ids=lambda a: a.topic)
 def test_answer_never_names_the_centres_that_wrote_the_documents(answer):
     text = answer.text.lower()

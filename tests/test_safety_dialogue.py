@@ -202,3 +202,20 @@ async def test_crisis_over_the_socketio_channel_gets_resources_and_a_handoff(sta
     assert texts and "988" in texts[0]
     [(level, _status, _cats, _evidence, channel)] = _handoffs(stack, session)
     assert (level, channel) == ("crisis", "socketio")
+
+
+def test_a_crisis_with_a_question_gets_the_crisis_response_then_the_answer(stack):
+    """Issue 14: the safety screen decides the first part, the question is still answered."""
+    sender = _sender()
+    texts = [
+        r.get("text", "")
+        for r in stack.say(
+            sender,
+            "i took 15 of my klonopin an hour ago. also how long does klonopin withdrawal last?",
+        )
+    ]
+    assert texts[0].lower().startswith("call 911"), "the emergency comes first"
+    assert any("alerted" in t for t in texts[1:-1])
+    assert "Sources:" in texts[-1], "then the question is answered"
+    [(level, *_)] = _handoffs(stack, sender)
+    assert level == "emergency"

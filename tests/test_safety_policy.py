@@ -183,3 +183,61 @@ def test_active_form_is_left_alone():
     )
     t.update(ActionExecuted("cssrs_form"))
     assert decide(t) is None
+
+
+def _crisis_with_question(text, categories=("overdose",), topic="faq/when_to_seek_help", conf=0.9):
+    safety = {
+        "level": "emergency",
+        "categories": list(categories),
+        "evidence": [],
+        "classifier_intent": "faq",
+    }
+    selector = {"faq": {"response": {"intent_response_key": topic, "confidence": conf}}}
+    return UserUttered(
+        text,
+        {"name": "safety_emergency", "confidence": 1.0},
+        parse_data={
+            "intent": {"name": "safety_emergency", "confidence": 1.0},
+            "safety": safety,
+            "response_selector": selector,
+        },
+    )
+
+
+def _after_handoff(message):
+    return tracker(
+        message,
+        ActionExecuted("action_crisis_response"),
+        BotUttered("988..."),
+        SlotSet("risk_level", "emergency"),
+        ActionExecuted("action_staff_handoff"),
+        BotUttered("staff alerted"),
+        SlotSet("handoff_requested", True),
+    )
+
+
+def test_a_question_asked_with_a_crisis_is_answered_after_the_crisis_response():
+    message = _crisis_with_question("took way too many tonight. is it time to get help?")
+    t = _after_handoff(message)
+    assert decide(t) == "utter_faq"
+    t.update(ActionExecuted("utter_faq"))
+    t.update(BotUttered("answer"))
+    assert decide(t) == "action_listen"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # not a question
+        _crisis_with_question("took way too many tonight. bye"),
+        # the answer selector was unsure
+        _crisis_with_question("took way too many tonight. is it time to get help?", conf=0.4),
+        # asking about amounts or mixing is never answered after a crisis
+        _crisis_with_question(
+            "i want to die, how many would it take?", categories=("method_seeking",)
+        ),
+        _crisis_with_question("took 20 tonight. is wine bad with it?", topic="faq/alcohol"),
+    ],
+)
+def test_no_answer_after_a_crisis_when_it_was_no_question_unsure_or_about_means(message):
+    assert decide(_after_handoff(message)) in (None, "action_listen")

@@ -21,6 +21,10 @@ sits above them (higher priority) and steps in only for what rules cannot expres
    once per conversation.
 4. While the conversation carries a crisis, a message the assistant does not understand
    gets ``utter_still_here`` (support and the crisis line), not "I didn't understand".
+5. A message that discloses a crisis and also asks a FAQ question ("took way too many
+   tonight. also when does withdrawal peak?") gets the crisis response and the handoff
+   first, then the answer (``utter_faq``), when the answer selector was sure of it and
+   neither the disclosure nor the topic is about methods or amounts.
 
 It reads the safety assessments that the SafetyScreen component stored on each user
 message and re-screens the conversation's texts (cached), so it needs no action server
@@ -42,6 +46,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.crisis import LEVEL_ORDER
 
 CRISIS_INTENTS = {"safety_crisis", "safety_emergency"}
+# After a crisis response, the question is answered only when the answer selector was at
+# least this sure, and never on these topics or after these kinds of disclosure: an answer
+# about amounts, mixing or overdose is not what someone who has just disclosed needs.
+ANSWER_AFTER_CRISIS_CONFIDENCE = 0.6
+NOT_AFTER_CRISIS_TOPICS = frozenset({"alcohol", "drug_interactions", "serious_risks"})
+NOT_AFTER_CRISIS_CATEGORIES = frozenset({"method_seeking", "informational"})
 UNDERSTOOD_NOTHING = {"nlu_fallback", "out_of_scope"}
 NOT_ANSWERS = {"action_listen", "action_extract_slots", "action_session_start"}
 SCREENER = "cssrs_form"
@@ -58,6 +68,27 @@ def conversation_levels(texts: List[Text]) -> tuple:
     risk = assess_conversation(texts[:-1])
     before = risk.level.value
     return before, risk.add(assess_cached(texts[-1])).value
+
+
+def question_to_answer_after_crisis(tracker: DialogueStateTracker) -> bool:
+    """Whether the latest message also asked a FAQ question worth answering after the
+    crisis response (module docstring, point 5)."""
+    from bot.components.safety_screen import asks_a_question
+
+    message = tracker.latest_message
+    parse = (message.parse_data if message else None) or {}
+    safety = parse.get("safety") or {}
+    if safety.get("classifier_intent") != "faq" or not asks_a_question(message.text or ""):
+        return False
+    if NOT_AFTER_CRISIS_CATEGORIES & set(safety.get("categories") or ()):
+        return False
+    selected = ((parse.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+    topic = str(selected.get("intent_response_key") or "").split("/", 1)[-1]
+    return (
+        bool(topic)
+        and topic not in NOT_AFTER_CRISIS_TOPICS
+        and float(selected.get("confidence") or 0.0) >= ANSWER_AFTER_CRISIS_CONFIDENCE
+    )
 
 
 def decide(tracker: DialogueStateTracker) -> Optional[Text]:
@@ -98,9 +129,13 @@ def decide(tracker: DialogueStateTracker) -> Optional[Text]:
             return None if by_rules else "action_crisis_response"
         if "utter_handoff_fallback" in executed:
             return "action_listen"
+        if "utter_faq" in executed:
+            return "action_listen"
         if "action_staff_handoff" in executed:
             if failed("action_staff_handoff"):
                 return "utter_handoff_fallback"
+            if question_to_answer_after_crisis(tracker):
+                return "utter_faq"  # the crisis came first; now what they asked
             return None if by_rules and "utter_crisis_fallback" not in executed else "action_listen"
         if "utter_crisis_fallback" in executed:
             return "action_staff_handoff"
