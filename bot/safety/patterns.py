@@ -304,14 +304,15 @@ WORDS: Dict[str, List[str]] = {
 # Cue words used by the span-aware checks in the detector.
 # --------------------------------------------------------------------------------------
 NEGATION_CUES: FrozenSet[str] = frozenset(
-    {"not", "never", "no", "nor", "neither", "without", "nothing", "none", "nah", "denies"}
+    {"not", "never", "no", "nor", "neither", "without", "nothing", "none", "nah", "denies",
+     "zero"}
 )
 # A negation cue followed by one of these is not a negation of what follows.
 PSEUDO_NEGATION_NEXT: FrozenSet[str] = frozenset(
     {
         "sure", "only", "just", "know", "care", "stop", "understand", "matter", "point", "way",
         "reason", "hope", "idea", "choice", "clue", "help", "escape", "end", "future",
-        "purpose", "other", "joke", "lie", "kidding", "exaggerating",
+        "purpose", "other", "joke", "lie", "kidding", "exaggerating", "reasons",
     }
 )
 NEGATION_WINDOW = 4  # tokens before the match that a negation cue may stand in
@@ -404,7 +405,8 @@ ORDINARY_MEANS_CUES: FrozenSet[str] = frozenset(
     {"climbing", "climb", "climbs", "camping", "hiking", "boat", "sailing", "macrame",
      "crafts", "craft", "gym", "organizer", "organiser", "pillbox", "dispenser", "weekly",
      "sorting", "sort", "pharmacy", "pharmacist", "refill", "swing", "hammock", "dog",
-     "leash", "garden", "tomatoes", "tent", "escalada", "range", "hunting", "deer"}
+     "leash", "garden", "tomatoes", "tent", "escalada", "range", "hunting", "deer",
+     "bouldering", "roping", "belay", "harness", "carabiner", "crag"}
 )
 # Fiction and media: a risk word about a character, a show, a game ("my dnd character
 # overdosed on healing potions", "a guy hanged himself in the finale"). Applied only when
@@ -440,7 +442,8 @@ STUDY_CUES: Tuple[Tuple[str, ...], ...] = (
     ("studying",), ("cert",), ("certification",), ("pharmacy", "tech"), ("pharm", "tech"),
     ("student",), ("debate",), ("article",), ("med", "school"), ("paramedic",), ("emt",),
     ("i", "am", "a", "pharmacist"),
-    ("news", "story"), ("celebrity",), ("documentary",),
+    ("news", "story"), ("celebrity",), ("documentary",), ("the", "news"), ("actor",),
+    ("singer",), ("rapper",),
 )
 RECOVERY_WORDS: FrozenSet[str] = frozenset(
     {"better", "fine", "good", "okay", "ok", "happy", "well", "great", "stable", "recovered",
@@ -658,6 +661,7 @@ SUICIDAL_IDEATION: List[Rule] = [
          "last time you will hear from me", "you will not hear from me again",
          "goodbye (everyone|all|world|forever|everybody)", "goodbye cruel world",
          "<end> my suffering/pain ~2 for good", "no reason to (live|stay|keep going|be here)",
+         "zero/no reasons to (live|stay|keep going|be here)",
          "nothing ~2 to live for", "no point in living", "no point living",
          "not worth living", "life is not worth", "no reason ~2 to be alive",
          "<see> no reason to live", "why should i ~2 (live|stay alive|keep living)",

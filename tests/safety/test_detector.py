@@ -620,3 +620,18 @@ def test_a_topic_typed_as_a_fragment_is_a_question_not_a_disclosure():
     # Someone in it, or a time, makes it a disclosure again.
     assert detector.assess("im on klonopin and suicidal").level.value == "crisis"
     assert detector.assess("klonopin suicidal thoughts tonight").level.value != "concern"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("went bouldering, bought a new rope for top roping", "none"),
+        ("told my nurse i have zero thoughts of suicide", "none"),
+        ("honestly i have zero reasons to live", "crisis"),
+        ("saw the news about a singer who died mixing benzos and opioids", "concern"),
+    ],
+)
+def test_round_11_families(text, level):
+    from bot.safety import detector
+
+    assert detector.assess(text).level.value == level
