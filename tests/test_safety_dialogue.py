@@ -211,7 +211,7 @@ def test_a_crisis_with_a_question_gets_the_crisis_response_then_the_answer(stack
         r.get("text", "")
         for r in stack.say(
             sender,
-            "i took 15 of my klonopin an hour ago. also how long does klonopin withdrawal last?",
+            "i took 15 of my pills an hour ago. is it safe to drive on klonopin?",
         )
     ]
     assert texts[0].lower().startswith("call 911"), "the emergency comes first"

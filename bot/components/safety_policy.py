@@ -49,7 +49,7 @@ CRISIS_INTENTS = {"safety_crisis", "safety_emergency"}
 # After a crisis response, the question is answered only when the answer selector was at
 # least this sure, and never on these topics or after these kinds of disclosure: an answer
 # about amounts, mixing or overdose is not what someone who has just disclosed needs.
-ANSWER_AFTER_CRISIS_CONFIDENCE = 0.6
+ANSWER_AFTER_CRISIS_CONFIDENCE = 0.45  # below it, a mixed message often gets a neighbour's answer
 NOT_AFTER_CRISIS_TOPICS = frozenset({"alcohol", "drug_interactions", "serious_risks"})
 NOT_AFTER_CRISIS_CATEGORIES = frozenset({"method_seeking", "informational"})
 UNDERSTOOD_NOTHING = {"nlu_fallback", "out_of_scope"}
