@@ -90,8 +90,8 @@ _RISK_VOCABULARY = frozenset(
 )
 # A game, a show, a book or a song named in the message: the model reads "my guy got
 # strangled again" as a disclosure (blind rounds 8 and 9). Only a learned-only escalation
-# with no risk the patterns could see is stopped; "playing games all night so i don't
-# think about the pills i saved" still escalates on the patterns.
+# where the patterns saw nothing at all is stopped: "been gaming all night, my stash of
+# pills is ready" still escalates on the patterns (tests/safety/test_screen.py).
 _FICTION = re.compile(
     r"\b(video ?games?|gaming|episode|movie|film|novel|lyrics?|song|album|podcast|netflix|"
     r"anime|my character|the last of us|elden ring|dark souls|fortnite|minecraft)\b",
@@ -111,10 +111,10 @@ def _guard(patterns: Assessment) -> Optional[str]:
     asked_in_general = "informational" in categories and (
         not patterns.about_self or categories <= {"informational"}
     )
-    # Not when it is happening: "is it bad if my husband took the whole bottle an hour
-    # ago?" is a question about an emergency now, not one in general.
     if patterns.level == Level.NONE and not patterns.categories and _FICTION.search(patterns.text):
         return "fiction"
+    # Not when it is happening: "is it bad if my husband took the whole bottle an hour
+    # ago?" is a question about an emergency now, not one in general.
     if asked_in_general and not _HAPPENING.search(patterns.text):
         return "question in general"
     if (
