@@ -62,6 +62,12 @@ class Score:
         return self.right / self.total if self.total else float("nan")
 
 
+def round_files() -> List[Path]:
+    """The committed rounds (``roundN.tsv``, not their ``.judged`` files), in round order."""
+    rounds = [p for p in BLIND_DIR.glob("round*.tsv") if not p.stem.endswith("judged")]
+    return sorted(rounds, key=lambda p: int("".join(c for c in p.stem if c.isdigit()) or 0))
+
+
 def read_round(path: Path) -> List[Dict[str, str]]:
     """The rows of a blind round file (quoting off: no tabs or newlines in a cell)."""
     with open(path, encoding="utf-8", newline="") as fh:
@@ -95,9 +101,12 @@ def ask_round(rows: Sequence[Dict[str, str]], say: Callable[[str, str], List[str
     out = []
     for i, row in enumerate(rows):
         texts = say(f"faq-blind-{tag}-{i}", row["question"])
-        topics = topics_of(texts, index) or [NO_ANSWER]
+        per_text = [topics_of([t], index) for t in texts]
+        topics = [topic for found in per_text for topic in found] or [NO_ANSWER]
         # An FAQ answer may name 988 itself; a crisis block is any other text that does.
-        crisis = any(_CRISIS_MARKERS.search(t) for t in texts if not topics_of([t], index))
+        crisis = any(
+            _CRISIS_MARKERS.search(t) for t, found in zip(texts, per_text, strict=True) if not found
+        )
         out.append(
             Asked(row["question"], row["fact"], row["style"], topics, crisis, "\n".join(texts))
         )

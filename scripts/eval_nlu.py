@@ -47,11 +47,7 @@ def blind_rounds() -> list:
     """Ask every blind round over REST; one result dict per round."""
     from tests.servers import running_stack
 
-    rounds = sorted(
-        faq_blind.BLIND_DIR.glob("round*.tsv"),
-        key=lambda p: int("".join(c for c in p.stem if c.isdigit()) or 0),
-    )
-    rounds = [p for p in rounds if not p.stem.endswith("judged")]
+    rounds = faq_blind.round_files()
     results = []
     # Every question comes from one address: the per-address flood limit is for patients.
     env = {"ADDRESS_RATE_LIMIT_PER_MINUTE": "0", "RATE_LIMIT_PER_MINUTE": "0"}

@@ -58,9 +58,9 @@ def test_written_answers_and_judgements_read_back(tmp_path):
 
 
 def test_every_committed_round_has_judgements_for_each_question():
-    for path in sorted(faq_blind.BLIND_DIR.glob("round*.tsv")):
-        if path.stem.endswith("judged"):
-            continue
+    rounds = faq_blind.round_files()
+    assert rounds
+    for path in rounds:
         questions = {r["question"] for r in faq_blind.read_round(path)}
         judged = {
             q for q, _ in faq_blind.read_judgements(path.with_name(path.stem + ".judged.tsv"))

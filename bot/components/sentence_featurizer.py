@@ -74,11 +74,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         from bot.embeddings import encode
 
         for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
-            todo = [
-                m
-                for m in messages
-                if m.get(attribute) and m.get(TOKENS_NAMES[attribute]) and str(m.get(attribute))
-            ]
+            todo = [m for m in messages if m.get(attribute) and m.get(TOKENS_NAMES[attribute])]
             for start in range(0, len(todo), BATCH):
                 batch = todo[start : start + BATCH]
                 vectors = encode([str(m.get(attribute)) for m in batch])

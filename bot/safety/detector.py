@@ -753,16 +753,13 @@ class _Hit:
         return item
 
 
-_FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine", "im", "we", "our", "us"})
-
-
 def _topic_fragment(norms: List[str]) -> bool:
     """A few words naming the medicine and a topic, nobody in them ("klonopin and suicidal
     thoughts", "clonazepam suicidal ideation"): typed into a search box, not a disclosure."""
     return (
         len(norms) <= 6
         and any(w in P.WORDS["BENZO"] for w in norms)
-        and not _FIRST_PERSON.intersection(norms)
+        and not P.FIRST_PERSON.intersection(norms)
         and not (P.CURRENT_CUES | P.CLAUSE_CURRENT_CUES).intersection(norms)
     )
 
