@@ -66,7 +66,37 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
             import asyncio
 
             await asyncio.to_thread(record_fallback_handoff, tracker)
-        return await super().generate(utter_action, tracker, output_channel, **kwargs)
+        message = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if message and utter_action.startswith("utter_faq/"):
+            message = with_offer_for_other_question(message, tracker)
+        return message
+
+
+def with_offer_for_other_question(message: Dict[str, Any], tracker: Any) -> Dict[str, Any]:
+    """An FAQ answer to a two-question message, plus an offer of the other question.
+
+    Issue 14: "two questions get the more specific answer and an offer for the other".
+    The answer is the ResponseSelector's; :mod:`bot.question_parts` finds the question it
+    left out. Never fails the answer: on any error the answer goes out as it was.
+    """
+    import logging
+
+    from bot.question_parts import offer_for
+
+    latest = tracker.latest_message
+    text = (latest.text if latest is not None else "") or ""
+    try:
+        offer = offer_for(text, message.get("text") or "")
+    except Exception as exc:  # the answer matters more than the offer
+        logging.getLogger(__name__).warning("no offer for the other question: %s", exc)
+        return message
+    if offer is None:
+        return message
+    return {
+        **message,
+        "text": f"{message['text']}\n\n{offer.text}",
+        "buttons": [*(message.get("buttons") or []), offer.button],
+    }
 
 
 def record_fallback_handoff(tracker: Any) -> bool:

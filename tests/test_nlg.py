@@ -43,3 +43,38 @@ def test_every_placeholder_in_the_domain_is_known():
     slots = set(yaml.safe_load(domain_text)["slots"])
     assert {"staff_name", "staff_reply"} <= slots
     assert used <= set(response_variables()) | {"staff_name", "staff_reply"}
+
+
+async def test_a_two_question_faq_message_gets_the_answer_and_an_offer_of_the_other():
+    from rasa.shared.core.events import UserUttered
+
+    domain = _domain()
+    nlg = ClinicNLG(endpoint_config=None, domain=domain)
+    tracker = DialogueStateTracker("p1", domain.slots)
+    tracker.update(
+        UserUttered("What are the signs of klonopin withdrawal? And can I drink alcohol on it?")
+    )
+    message = await nlg.generate("utter_faq/alcohol", tracker, "rest")
+    # The answer comes first and whole; then the offer of the question it did not cover.
+    answer = domain.responses["utter_faq/alcohol"][0]["text"].split("{")[0]
+    assert message["text"].startswith(answer)
+    assert message["text"].index("Sources:") < message["text"].index("You also asked")
+    assert "You also asked: \u201cWhat are the signs of klonopin withdrawal?\u201d" in message["text"]
+    assert message["buttons"] == [
+        {
+            "title": "What are the signs of klonopin withdrawal?",
+            "payload": "What are the signs of klonopin withdrawal?",
+        }
+    ]
+
+
+async def test_a_one_question_faq_message_gets_the_answer_alone():
+    from rasa.shared.core.events import UserUttered
+
+    domain = _domain()
+    nlg = ClinicNLG(endpoint_config=None, domain=domain)
+    tracker = DialogueStateTracker("p1", domain.slots)
+    tracker.update(UserUttered("can I drink alcohol on klonopin?"))
+    message = await nlg.generate("utter_faq/alcohol", tracker, "rest")
+    assert "You also asked" not in message["text"]
+    assert not message.get("buttons")
