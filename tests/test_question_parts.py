@@ -30,7 +30,10 @@ from bot.question_parts import Offer, offer_for, question_parts
             ["Is that tolerance?"],
         ),
         # "when and where" is one question, not two.
-        ("do you know when and where the group meets", ["do you know when and where the group meets?"]),
+        (
+            "do you know when and where the group meets",
+            ["do you know when and where the group meets?"],
+        ),
         ("and why?", []),
         ("", []),
         ("x" * 5000 + "? and why is that so?", []),
@@ -68,4 +71,6 @@ def test_one_question_gets_no_offer_and_no_encoding():
     def never(texts):
         raise AssertionError("encoded a one-question message")
 
-    assert offer_for("what are the withdrawal symptoms?", "Anxiety, poor sleep.", encode=never) is None
+    assert (
+        offer_for("what are the withdrawal symptoms?", "Anxiety, poor sleep.", encode=never) is None
+    )
