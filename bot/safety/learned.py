@@ -57,7 +57,11 @@ SEED = 20261202  # the folds of the out-of-fold thresholds
 # harmless messages; emergency: P(emergency) on harmless and concern messages), so together
 # the model alone may escalate up to twice the budget of harmless training messages; the
 # combined out-of-fold figure is in meta.json (0.028 for the head of 2026-12-02).
-ESCALATION_BUDGET = 0.02
+# Raised to 3% on 2026-12-07, chosen leave-one-round-out on blind rounds 9-12 (a head
+# trained without round k, the whole screen scored on round k, mean of the four; round 13
+# unseen): at 2% recall 0.893, emergency 0.846, false escalation 0.015, concern 0.877; at
+# 3% 0.911, 0.861, 0.021, 0.894. Weighting the blind rounds twice gained nothing.
+ESCALATION_BUDGET = 0.03
 CONCERN_BUDGET = 0.06
 
 
