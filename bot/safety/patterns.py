@@ -387,6 +387,10 @@ PAST_CUES: Tuple[Tuple[str, ...], ...] = (
     ("at", "15"), ("at", "14"), ("at", "18"), ("at", "19"), ("at", "20"),
     ("hace", "años"), ("hace", "anos"), ("hace", "mucho"), ("el", "año", "pasado"),
     ("cuando", "era"),
+    # SMS abbreviations and seasons (blind round 13: "2 yrs ago i had a withdrawal seizure",
+    # "when i said i wanted to die last spring? so glad im still here")
+    ("yrs", "ago"), ("yr", "ago"), ("last", "spring"), ("last", "summer"), ("last", "fall"),
+    ("last", "autumn"), ("last", "winter"),
 )
 # Current-time cues: anywhere in the sentence they keep a past-sounding match current...
 CURRENT_CUES: FrozenSet[str] = frozenset(

@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Optional
+from typing import List, Optional, Set
 
 from bot.safety import detector
 from bot.safety.detector import Assessment, Level
@@ -86,8 +86,30 @@ _RISK_VOCABULARY = frozenset(
     pills pill bottle took swallowed cut cutting blade razor bleed bleeding blood hurt hang
     rope noose jump bridge gun shoot end ending goodbye bye farewell tonight forever sleep
     wake seizure seizing shaking convulsing voices hallucinating breathing unresponsive
-    safe plan note letter morir matarme muerte pastillas adios suicidio""".split()
+    safe plan note letter morir matarme muerte pastillas adios suicidio anymore anymor mundo
+    cortar cortarme corté cortando matar vivir morirme suicidarme""".split()
 )
+
+
+def _risk_words(words: List[str]) -> Set[str]:
+    """The message's words as the pattern layer would read them, for the vague check.
+
+    Spelling and SMS forms count ("endin" is "ending", "suicidial" is "suicidal"): blind
+    round 13 lost "thinkin bout endin it all tbh" to the vague cap.
+    """
+    from bot.safety.detector import near_risk_word
+    from bot.safety.patterns import NORM_MAP
+
+    out: Set[str] = set()
+    for word in words:
+        out.add(word)
+        out.add(NORM_MAP.get(word) or word)
+        if word.endswith("in"):
+            out.add(word + "g")  # dropped g: thinkin, endin, cuttin
+        near = near_risk_word(word)
+        if near:
+            out.add(near)
+    return out
 # A game, a show, a book or a song named in the message: the model reads "my guy got
 # strangled again" as a disclosure (blind rounds 8 and 9). Only a learned-only escalation
 # where the patterns saw nothing at all is stopped: "been gaming all night, my stash of
@@ -176,7 +198,7 @@ def assess(text: str) -> Assessment:
         )
         return result
     words = _WORD.findall(text.lower())
-    if len(words) <= VAGUE_WORDS and not _RISK_VOCABULARY.intersection(words):
+    if len(words) <= VAGUE_WORDS and not _RISK_VOCABULARY.intersection(_risk_words(words)):
         result.model_risk = min(result.model_risk, VAGUE_RISK_CAP)
         if learned > Level.CONCERN:
             result.suppressed.append(
