@@ -57,11 +57,15 @@ SEED = 20261202  # the folds of the out-of-fold thresholds
 # harmless messages; emergency: P(emergency) on harmless and concern messages), so together
 # the model alone may escalate up to twice the budget of harmless training messages; the
 # combined out-of-fold figure is in meta.json (0.028 for the head of 2026-12-02).
-# Raised to 3% on 2026-12-07, chosen leave-one-round-out on blind rounds 9-12 (a head
-# trained without round k, the whole screen scored on round k, mean of the four; round 13
-# unseen): at 2% recall 0.893, emergency 0.846, false escalation 0.015, concern 0.877; at
-# 3% 0.911, 0.861, 0.021, 0.894. Weighting the blind rounds twice gained nothing.
-ESCALATION_BUDGET = 0.03
+# Tried at 3% on 2026-12-07 (leave-one-round-out on blind rounds 9-12, a head trained
+# without round k and the whole screen scored on round k, mean of the four: at 2% recall
+# 0.893, emergency 0.846, false escalation 0.015, concern 0.877; at 3% 0.911, 0.861, 0.021,
+# 0.894) and scored so on rounds 13 and 14. On both fresh rounds the budget changed recall
+# by at most 0.02 and false escalations came from the patterns, while at 3% the head began
+# to rate a third party's possible self-harm a crisis and a benzo with drinks an emergency
+# (tests/safety/test_detector.py); back to 2%. Weighting the blind rounds twice gained
+# nothing.
+ESCALATION_BUDGET = 0.02
 CONCERN_BUDGET = 0.06
 
 

@@ -410,7 +410,10 @@ ORDINARY_MEANS_CUES: FrozenSet[str] = frozenset(
      "crafts", "craft", "gym", "organizer", "organiser", "pillbox", "dispenser", "weekly",
      "sorting", "sort", "pharmacy", "pharmacist", "refill", "swing", "hammock", "dog",
      "leash", "garden", "tomatoes", "tent", "escalada", "range", "hunting", "deer",
-     "bouldering", "roping", "belay", "harness", "carabiner", "crag"}
+     "bouldering", "roping", "belay", "harness", "carabiner", "crag",
+     # a will or affairs put in order for ordinary reasons (blind rounds 13 and 14: "my
+     # lawyer said to update my will after the divorce", "affairs in order for tax season")
+     "lawyer", "attorney", "tax", "taxes", "divorce", "abogado"}
 )
 # Fiction and media: a risk word about a character, a show, a game ("my dnd character
 # overdosed on healing potions", "a guy hanged himself in the finale"). Applied only when
@@ -425,7 +428,9 @@ MEDIA_CUES: FrozenSet[str] = frozenset(
 # photos"): an at-the-edge match with one of these in its sentence is dropped.
 ORDINARY_PLACE_CUES: FrozenSet[str] = frozenset(
     {"photos", "photo", "pictures", "pics", "sunset", "sunrise", "view", "jogging", "jog",
-     "running", "commute", "bike", "biking", "fireworks", "picnic", "fotos", "atardecer"}
+     "running", "commute", "bike", "biking", "fireworks", "picnic", "fotos", "atardecer",
+     # blind round 14: "going fishing at the bridge with my grandson saturday"
+     "fishing", "fish", "pesca", "pescar"}
 )
 # An animal named just before a withdrawal/overdose/seizure word makes it the animal's
 # ("my dog had a seizure this morning", "the vet upped his keppra").
@@ -481,7 +486,13 @@ SUICIDAL_IDEATION: List[Rule] = [
          "<kill/off/unalive/murder/hang/shoot/drown/poison/suffocate/electrocute> {REFL}",
          "<slit/slash>/slitting/slashing ~2 my/his/her wrists/wrist/throat",
          info="impersonal", past="ideation"),
-    rule("coded_kms", _SI, CRISIS, "kms", "unalive", "<unalive>", "selfdelete", "selfdeleting",
+    # "unalive" with an object that is not the writer is a joke about the object ("gonna
+    # unalive my alarm clock", blind rounds 13 and 14); "unalive myself" still matches.
+    rule("coded_unalive", _SI, CRISIS, "unalive", "<unalive>",
+         not_followed_by=frozenset({"my", "the", "this", "that", "his", "her", "their", "your",
+                                    "a", "an", "it", "mi", "el", "la"}),
+         info="impersonal", past="ideation"),
+    rule("coded_kms", _SI, CRISIS, "kms", "selfdelete", "selfdeleting",
          "ctb", "catch the bus", "rope myself", "final exit",
          "ready/<want>/wanna/time ~2 to? check out", "check out early", "<clock> out for good",
          "permanent solution",

@@ -86,7 +86,7 @@ _RISK_VOCABULARY = frozenset(
     pills pill bottle took swallowed cut cutting blade razor bleed bleeding blood hurt hang
     rope noose jump bridge gun shoot end ending goodbye bye farewell tonight forever sleep
     wake seizure seizing shaking convulsing voices hallucinating breathing unresponsive
-    safe plan note letter morir matarme muerte pastillas adios suicidio anymore anymor mundo
+    safe plan note letter morir matarme muerte pastillas adios suicidio mundo
     cortar cortarme corté cortando matar vivir morirme suicidarme""".split()
 )
 
