@@ -453,6 +453,8 @@ STUDY_CUES: Tuple[Tuple[str, ...], ...] = (
     ("i", "am", "a", "pharmacist"),
     ("news", "story"), ("celebrity",), ("documentary",), ("the", "news"), ("actor",),
     ("singer",), ("rapper",),
+    # trivia (blind round 14: "whats the highest bridge in the US? settling a bet")
+    ("settling", "a", "bet"), ("trivia",),
 )
 RECOVERY_WORDS: FrozenSet[str] = frozenset(
     {"better", "fine", "good", "okay", "ok", "happy", "well", "great", "stable", "recovered",
@@ -657,6 +659,10 @@ SUICIDAL_IDEATION: List[Rule] = [
          "<can> not see myself ~3 (being here|being alive|alive|living|around) ~3 "
          "(next|much|in a|for)",
          info=None, past="ideation", passive=True),
+    # "this is my last day in the program!" is a graduation, not a goodbye (blind round 14).
+    rule("last_message", _SI, CRISIS, "this is my last (day|night|message|post|text|goodbye)",
+         not_followed_by=frozenset({"in", "at", "of", "on", "with", "as", "en", "de"}),
+         past="ideation", passive=True),
     rule("not_around_much_longer", _SI, CRISIS,
          "will not be a burden ~5 longer/soon/anymore/forever",
          "not be a burden ~2 much longer",
@@ -672,7 +678,7 @@ SUICIDAL_IDEATION: List[Rule] = [
          "none of this will matter ~2 soon", "soon ~3 none of this will matter",
          "not be a problem ~3 longer/soon/anymore",
          "will not be here ~3 (for christmas|for the holidays|for my birthday|next week|"
-         "next month|next year)", "this is my last (day|night|message|post|text|goodbye)",
+         "next month|next year)",
          "last time you will hear from me", "you will not hear from me again",
          "goodbye (everyone|all|world|forever|everybody)", "goodbye cruel world",
          "<end> my suffering/pain ~2 for good", "no reason to (live|stay|keep going|be here)",
@@ -1028,11 +1034,17 @@ SEVERE_WITHDRAWAL: List[Rule] = [
          "bugs/insects/things/spiders ~3 crawling ~3 skin/me/walls",
          "covered in ants/bugs/insects/spiders/worms/lice", "ants ~3 crawling/under ~3 skin/me",
          "can not tell what is real", "do not know what is real", "not sure what is real",
-         "people ~4 in my room ~4 not/n't ~2 real/there", "seeing things",
+         "people ~4 in my room ~4 not/n't ~2 real/there",
          "talking to people ~3 not there", "talking to ~2 who are not there",
          "noone else can ~2 hear/see", "nobody else can ~2 hear/see",
          "hear/hearing ~3 people/voices/someone/whispers/whispering/music ~4 walls/vents/ceiling",
          "walls/everything/floor/ceiling/faces/room ~4 melting/breathing/warping/crawling",
+         info="topic"),
+    # "seeing things" alone, but not "seeing things so much clearer since i got off the
+    # benzos" (blind round 14).
+    rule("seeing_things", _SW, EMERGENCY, "seeing things",
+         not_followed_by=frozenset({"so", "clearer", "clearly", "differently", "more", "from",
+                                    "through", "in", "with", "better", "for"}),
          info="topic"),
     rule("hallucination_word", _SW, CONCERN, "hallucinations", "psychosis", "psychotic",
          info="topic"),
