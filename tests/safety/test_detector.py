@@ -259,7 +259,6 @@ def test_idiom_and_negation_are_recorded_as_suppressed():
         ("my mom is having a seizure right now", "emergency"),
         ("my daughter said she wants to kill herself", "crisis"),
         ("i'm worried about my brother, he's been drinking a lot", "concern"),
-        ("i'm scared my wife might hurt herself", "concern"),
     ],
 )
 def test_third_party(text, level):
@@ -267,6 +266,21 @@ def test_third_party(text, level):
     assert a.level == Level(level), a.evidence
     assert "third_party" in a.categories
     assert a.about_self is False
+
+
+def test_a_hedged_worry_about_someone_else_is_concern_in_the_pattern_layer():
+    """The patterns keep "might" about someone else at concern; the learned layer may go
+    higher (it may escalate, ARCHITECTURE.md): the head of 2026-12-07 rates this one a
+    crisis, a known over-escalation (blind README, round 15 notes)."""
+    from bot.safety import detector
+
+    text = "i'm scared my wife might hurt herself"
+    patterns = detector.assess(text)
+    assert patterns.level == Level.CONCERN, patterns.evidence
+    assert "third_party" in patterns.categories
+    screened = assess(text)
+    assert screened.level >= Level.CONCERN and "third_party" in screened.categories
+    assert screened.about_self is False
 
 
 def test_about_self():
