@@ -110,6 +110,8 @@ def _risk_words(words: List[str]) -> Set[str]:
         if near:
             out.add(near)
     return out
+
+
 # A game, a show, a book or a song named in the message: the model reads "my guy got
 # strangled again" as a disclosure (blind rounds 8 and 9). Only a learned-only escalation
 # where the patterns saw nothing at all is stopped: "been gaming all night, my stash of
