@@ -1,9 +1,5 @@
-"""Custom actions served by the rasa_sdk action server (`rasa run actions`)."""
+"""Custom actions served by the action server (``python -m bot actions``, which loads this
+package through rasa_sdk and warms up the safety screen as it starts: bot/deploy/serve.py).
 
-import threading
-
-from bot.safety import warm_up
-
-# The safety actions re-screen the conversation. Loading spaCy takes a few seconds: do it
-# in the background as the action server starts, not in the first crisis response.
-threading.Thread(target=warm_up, name="safety-warm-up", daemon=True).start()
+Nothing happens at import: tests and tools import these modules without loading spaCy.
+"""

@@ -6,7 +6,7 @@ plainly, direct and warm, no method details, help works, the person is not left 
 
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import List, Optional
 
 from bot.settings import ClinicConfig, clinic_config
 
@@ -163,8 +163,3 @@ def screener_result_level(answers: dict) -> str:
     if answers.get(2):
         return "crisis"
     return "concern"
-
-
-def categories_text(categories: Iterable[str]) -> str:
-    """Categories as a short comma-separated phrase for staff."""
-    return ", ".join(sorted(set(categories))) or "unspecified"

@@ -39,6 +39,7 @@ import asyncio
 import functools
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
 from urllib.parse import parse_qs
@@ -57,10 +58,21 @@ logger = logging.getLogger(__name__)
 # The twilio library logs every API request at INFO; nothing there is for our logs.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
-REQUIRED_ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER")
 # The twilio client blocks: sends run here, apart from the default executor that our
 # database calls use, so a slow or unreachable API cannot hold those up.
-_SEND_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="twilio-send")
+_send_pool: Optional[ThreadPoolExecutor] = None
+_send_pool_lock = threading.Lock()
+
+
+def _sender_pool() -> ThreadPoolExecutor:
+    """The pool for Twilio sends, created on the first send (not at import)."""
+    global _send_pool
+    with _send_pool_lock:
+        if _send_pool is None:
+            _send_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="twilio-send")
+        return _send_pool
+
+
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -112,7 +124,7 @@ class TwilioSMSOutput(OutputChannel):
             attempts += 1
             retry = False
             try:
-                message = await loop.run_in_executor(_SEND_POOL, send)
+                message = await loop.run_in_executor(_sender_pool(), send)
             except TwilioRestException as exc:
                 retry = exc.status >= 500 or exc.status == 429
                 error = f"HTTP {exc.status}, Twilio error {exc.code}: {exc.msg}"

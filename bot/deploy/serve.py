@@ -105,6 +105,14 @@ def action_server(argv: List[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = action_app(action_server_token())
+    # The safety actions re-screen the conversation; loading spaCy and the encoder takes a
+    # few seconds: do it in the background as the server starts, not in the first crisis
+    # response (it used to run at import of the actions package).
+    import threading
+
+    from bot.safety import warm_up
+
+    threading.Thread(target=warm_up, name="safety-warm-up", daemon=True).start()
     logger.info("Action server on http://%s:%d (token required)", args.host, args.port)
     app.run(args.host, args.port, workers=1, access_log=False)
     return 0

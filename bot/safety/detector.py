@@ -88,7 +88,6 @@ class Level(str, Enum):
 
 
 _RANK = {"none": 0, "concern": 1, "crisis": 2, "emergency": 3}
-_BY_RANK = {0: Level.NONE, 1: Level.CONCERN, 2: Level.CRISIS, 3: Level.EMERGENCY}
 
 
 def max_level(*levels: Any) -> Level:

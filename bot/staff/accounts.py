@@ -51,8 +51,15 @@ _LEET = str.maketrans(
 )
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _hasher = PasswordHasher()
-# Verifying against this keeps the time for an unknown user close to a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verifying against this keeps the time for an unknown user close to a wrong password.
+
+    Computed on first use, not at import (an argon2 hash costs tens of milliseconds).
+    """
+    return _hasher.hash("not-a-real-password-for-timing")
 
 
 class AccountError(ValueError):
@@ -162,7 +169,7 @@ def authenticate(username: str, password: str, url: Optional[str] = None) -> Opt
         password = ""  # never matches: no stored password is longer than the limit
     with session_scope(url) as session:
         user = session.query(StaffUser).filter(StaffUser.username == username).one_or_none()
-        stored = user.password_hash if user is not None and not user.disabled else _DUMMY_HASH
+        stored = user.password_hash if user is not None and not user.disabled else _dummy_hash()
         try:
             _hasher.verify(stored, password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Dict, Iterable, List, Optional
 
@@ -489,7 +489,6 @@ class Search:
     text: str = ""
     page: int = 1
     page_size: int = PAGE_SIZE
-    errors: List[str] = field(default_factory=list)
 
     @classmethod
     def from_args(cls, args: dict) -> Search:
