@@ -690,7 +690,7 @@ def search_csv(search: Search, url: Optional[str] = None, limit: int = 10_000) -
     writer.writerow(CSV_COLUMNS)
     page_size = 500
     for page in range(1, limit // page_size + 1):
-        batch = Search(**{**search.__dict__, "page": page, "page_size": page_size, "errors": []})
+        batch = Search(**{**search.__dict__, "page": page, "page_size": page_size})
         result = search_conversations(batch, url)
         for row in result["results"]:
             writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
