@@ -81,7 +81,9 @@ class Offer:
     @property
     def text(self) -> str:
         return (
-            f"You also asked: \u201c{self.question}\u201d Tap it below, or send it as a "
+            # Plain quotes: curly ones would switch a whole SMS to UCS-2 (70 characters a
+            # segment instead of 160).
+            f'You also asked: "{self.question}" Tap it below, or send it as a '
             "message of its own, and I will answer that too."
         )
 

@@ -59,9 +59,7 @@ async def test_a_two_question_faq_message_gets_the_answer_and_an_offer_of_the_ot
     answer = domain.responses["utter_faq/alcohol"][0]["text"].split("{")[0]
     assert message["text"].startswith(answer)
     assert message["text"].index("Sources:") < message["text"].index("You also asked")
-    assert (
-        "You also asked: \u201cWhat are the signs of klonopin withdrawal?\u201d" in message["text"]
-    )
+    assert 'You also asked: "What are the signs of klonopin withdrawal?"' in message["text"]
     assert message["buttons"] == [
         {
             "title": "What are the signs of klonopin withdrawal?",
