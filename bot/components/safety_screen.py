@@ -3,9 +3,10 @@
 It sits last in the NLU pipeline, so it has the final word: when the detector says
 ``crisis`` or ``emergency`` the intent becomes ``safety_crisis`` / ``safety_emergency``
 with confidence 1.0, whatever the classifier thought; a ``concern`` on anything but a FAQ
-question becomes ``safety_concern``. When the classifier itself
-predicted a safety intent (trained examples add recall), that prediction is kept: the
-classifier can add escalations, never remove them.
+question becomes ``safety_concern``. Should the classifier itself predict a safety
+intent, that prediction is kept: the classifier can add escalations, never remove them
+(today no NLU examples carry safety intents; the learned layer of :mod:`bot.safety`
+took over that job).
 
 Every message carries the assessment under ``safety`` (level, categories, evidence),
 which reaches the tracker and so the staff console. Two entities, ``safety_level`` and

@@ -1,1 +1,2 @@
-"""Staff console (issue 4): accounts and the audit log so far; the web app comes next."""
+"""Staff console: accounts and sessions, the web app (``app.py``), transcripts, the audit
+log, retention and the handoff watchdog."""
