@@ -443,13 +443,19 @@ def near_risk_word(word: str) -> Optional[str]:
     return None
 
 
+def normal_form(word: str) -> str:
+    """The one spelling the patterns read a lower-cased word as: slang and spelling variants
+    from ``P.NORM_MAP``, near misses of the risk lexicon, or the word itself."""
+    return P.NORM_MAP.get(word) or near_risk_word(word) or word
+
+
 def _normalise_tokens(doc) -> None:
     """Map misspellings and slang onto one NORM (and LEMMA) per token, in place."""
-    norm_map, lemma_fixes = P.NORM_MAP, P.LEMMA_FIXES
+    lemma_fixes = P.LEMMA_FIXES
     for tok in doc:
         norm = tok.norm_
-        new = norm_map.get(norm) or near_risk_word(norm)
-        if new is not None and new != norm:
+        new = normal_form(norm)
+        if new != norm:
             tok.norm_ = new
             tok.lemma_ = lemma_fixes.get(new, new)
         else:

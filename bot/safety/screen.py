@@ -97,18 +97,12 @@ def _risk_words(words: List[str]) -> Set[str]:
     Spelling and SMS forms count ("endin" is "ending", "suicidial" is "suicidal"): blind
     round 13 lost "thinkin bout endin it all tbh" to the vague cap.
     """
-    from bot.safety.detector import near_risk_word
-    from bot.safety.patterns import NORM_MAP
-
     out: Set[str] = set()
     for word in words:
         out.add(word)
-        out.add(NORM_MAP.get(word) or word)
+        out.add(detector.normal_form(word))
         if word.endswith("in"):
             out.add(word + "g")  # dropped g: thinkin, endin, cuttin
-        near = near_risk_word(word)
-        if near:
-            out.add(near)
     return out
 
 
